@@ -1,0 +1,7 @@
+//! The dispatcher's core: from a verified `workflow_job` webhook to one HF Job, durably.
+//!
+//! Main types: the store (SQLite by default), the per-job state machine, the launch workers and
+//! the actix-web application.
+//!
+//! It reads no environment variables: the `dispatcher` binary parses configuration and hands it
+//! in. The webhook answer never waits on GitHub or HF.

@@ -1,0 +1,1 @@
+//! Cross-crate tests: each module drives several crates together.
