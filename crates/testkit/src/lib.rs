@@ -14,3 +14,4 @@ pub mod server;
 pub use github::FakeGitHub;
 pub use hub::FakeHub;
 pub use server::{Body, Chunk, Fault, FakeServer, Params, Request, Response, Router};
+pub mod deliveries;

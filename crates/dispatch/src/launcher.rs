@@ -1,0 +1,359 @@
+//! Launch workers: claim work from the store, mint a runner, create or tear down the HF Job.
+//!
+//! The critical path of a launch is two calls: the JIT runner config, then the HF Job. The
+//! installation token, the "still queued?" check and the look-up for an existing HF Job run
+//! concurrently before them.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use runner_labels::{Catalogue, Images};
+use tokio::sync::{Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::hf_labels;
+use crate::machine;
+use crate::model::{JobKey, JobRecord, State};
+use crate::ports::{GitHubPort, HfPort, JitRunner, LaunchSpec, PortError, RunnerRemoval};
+use crate::store::{Store, StoreError};
+
+/// The secret that carries the runner's single-use credential into the HF Job.
+pub const JIT_SECRET: &str = "RUNNER_JITCONFIG";
+/// The command the runner image starts.
+pub const ENTRYPOINT: &str = "runner-entrypoint";
+
+/// How launches are made.
+#[derive(Debug, Clone)]
+pub struct LaunchSettings {
+    /// Launches in flight at once.
+    pub concurrency: usize,
+    /// How long a worker holds a record before another may take it over.
+    pub lease: Duration,
+    /// HF Job timeout when the label sets none.
+    pub job_timeout: Option<Duration>,
+    /// Passed to the runner: it exits when no job started within this time.
+    pub runner_idle_timeout: Option<Duration>,
+    pub catalogue: Catalogue,
+    pub images: Images,
+    /// First retry delay; doubles with each attempt up to `retry_max`.
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    /// After this many failed attempts a record fails for good.
+    pub max_attempts: u32,
+    /// Longest sleep between looks at the store when nothing wakes the workers.
+    pub idle_poll: Duration,
+}
+
+impl Default for LaunchSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 16,
+            lease: Duration::from_secs(120),
+            job_timeout: None,
+            runner_idle_timeout: Some(Duration::from_secs(600)),
+            catalogue: Catalogue::embedded(),
+            images: Images::default(),
+            retry_base: Duration::from_secs(2),
+            retry_max: Duration::from_secs(300),
+            max_attempts: 12,
+            idle_poll: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// A runner name: `ferry-<run id>-<job id>-<attempt>-<6 hex>`, unique even across retries of
+/// the same record in different dispatchers.
+pub fn runner_name(record: &JobRecord) -> String {
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("ferry-{}-{}-{}-{}", record.run_id, record.key.job_id, record.key.run_attempt, &random[..6])
+}
+
+/// The launch workers.
+pub struct Launcher {
+    store: Arc<dyn Store>,
+    github: Arc<dyn GitHubPort>,
+    hf: Arc<dyn HfPort>,
+    settings: LaunchSettings,
+    wake: Arc<Notify>,
+    in_flight: Mutex<HashSet<JobKey>>,
+}
+
+impl Launcher {
+    pub fn new(
+        store: Arc<dyn Store>,
+        github: Arc<dyn GitHubPort>,
+        hf: Arc<dyn HfPort>,
+        settings: LaunchSettings,
+        wake: Arc<Notify>,
+    ) -> Arc<Self> {
+        Arc::new(Self { store, github, hf, settings, wake, in_flight: Mutex::default() })
+    }
+
+    /// Claims and runs work until `shutdown`; then waits up to `drain` for launches in flight
+    /// and hands the rest back to the store for the next start.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken, drain: Duration) {
+        let permits = Arc::new(Semaphore::new(self.settings.concurrency.max(1)));
+        let tracker = TaskTracker::new();
+        loop {
+            let permit = tokio::select! {
+                permit = permits.clone().acquire_owned() => permit.expect("semaphore stays open"),
+                () = shutdown.cancelled() => break,
+            };
+            let claimed = match self.store.claim_next(now_ms(), self.settings.lease.as_millis() as i64).await {
+                Ok(claimed) => claimed,
+                Err(e) => {
+                    warn!(error = %e, "cannot read work from the store; trying again shortly");
+                    drop(permit);
+                    self.sleep_or_wake(&shutdown, Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            let Some(record) = claimed else {
+                drop(permit);
+                let wait = self.time_until_due().await;
+                self.sleep_or_wake(&shutdown, wait).await;
+                continue;
+            };
+            self.in_flight.lock().unwrap().insert(record.key.clone());
+            let this = self.clone();
+            let span = record_span(&record);
+            tracker.spawn(
+                async move {
+                    let key = record.key.clone();
+                    this.work(record).await;
+                    this.in_flight.lock().unwrap().remove(&key);
+                    drop(permit);
+                }
+                .instrument(span),
+            );
+        }
+        tracker.close();
+        if tokio::time::timeout(drain, tracker.wait()).await.is_err() {
+            let left: Vec<JobKey> = self.in_flight.lock().unwrap().iter().cloned().collect();
+            warn!(count = left.len(), "launches still in flight at the shutdown deadline; the next start resumes them");
+            for key in left {
+                let released = self.store.update(&key, now_ms(), Box::new(|current| {
+                    let mut next = current.clone();
+                    next.lease_until_ms = None;
+                    Some(next)
+                }));
+                if let Err(e) = released.await {
+                    warn!(%key, error = %e, "cannot release the lease; it lapses on its own");
+                }
+            }
+        }
+    }
+
+    async fn time_until_due(&self) -> Duration {
+        let idle = self.settings.idle_poll;
+        match self.store.next_due_ms().await {
+            Ok(Some(due)) => Duration::from_millis((due - now_ms()).clamp(1, idle.as_millis() as i64) as u64),
+            _ => idle,
+        }
+    }
+
+    async fn sleep_or_wake(&self, shutdown: &CancellationToken, wait: Duration) {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = self.wake.notified() => {}
+            () = shutdown.cancelled() => {}
+        }
+    }
+
+    /// Does the work a claimed record needs and stores the outcome.
+    pub async fn work(&self, record: JobRecord) {
+        let key = record.key.clone();
+        let outcome = match record.state {
+            State::Launching => self.launch(&record).await,
+            State::Cancelling => self.tear_down(&record).await,
+            _ => Ok(Outcome::Unchanged),
+        };
+        let now = now_ms();
+        let change: crate::store::Change = match outcome {
+            Ok(Outcome::Launched { hf_job_id, runner_id }) => {
+                info!(hf_job_id, "runner launched");
+                Box::new(move |current| Some(machine::launched(current, &hf_job_id, runner_id, now)))
+            }
+            Ok(Outcome::NotNeeded { status, taken_by }) => {
+                info!(github_status = status, "job no longer queued; nothing to launch");
+                Box::new(move |current| Some(machine::not_needed(current, &status, taken_by.as_deref(), now)))
+            }
+            Ok(Outcome::TornDown { note }) => {
+                info!(note, "runner torn down");
+                Box::new(move |current| Some(machine::torn_down(current, note.as_deref(), now)))
+            }
+            Ok(Outcome::Unchanged) => Box::new(|_| None),
+            Err(Failure::Permanent(reason)) => {
+                warn!(reason, "launch failed for good");
+                Box::new(move |current| Some(machine::fail(current, &reason, now)))
+            }
+            Err(Failure::Transient { reason, retry_after }) => {
+                let attempts = record.attempts + 1;
+                if attempts >= self.settings.max_attempts {
+                    let reason = format!("gave up after {attempts} attempts: {reason}");
+                    warn!(reason, "launch failed for good");
+                    Box::new(move |current| Some(machine::fail(current, &reason, now)))
+                } else {
+                    let delay = retry_after.unwrap_or_else(|| self.backoff(attempts));
+                    warn!(reason, retry_in_ms = delay.as_millis() as u64, "launch failed; will retry");
+                    let at = now + delay.as_millis() as i64;
+                    Box::new(move |current| Some(machine::retry(current, &reason, at, now)))
+                }
+            }
+        };
+        if let Err(e) = self.store.update(&key, now, change).await {
+            warn!(error = %e, "cannot store the outcome; the lease lapses and the work is redone");
+        }
+        self.wake.notify_one();
+    }
+
+    fn backoff(&self, attempts: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(20));
+        self.settings.retry_base.saturating_mul(factor).min(self.settings.retry_max)
+    }
+
+    async fn launch(&self, record: &JobRecord) -> Result<Outcome, Failure> {
+        let placement = runner_labels::place(&record.labels, &self.settings.catalogue, &self.settings.images)
+            .map_err(|refusal| Failure::Permanent(refusal.to_string()))?;
+        let installation = record
+            .installation_id
+            .ok_or_else(|| Failure::Permanent("the delivery named no GitHub App installation".into()))?;
+        let runner_name = record.runner_name.clone().expect("a claimed launch has a runner name");
+        let repo = record.key.repo.as_str();
+
+        // A crash between creating the HF Job and recording it must not make a second one.
+        let key_value = hf_labels::key_value(record);
+        let (existing, github_job) = tokio::join!(
+            self.hf.find_jobs(hf_labels::KEY, &key_value),
+            self.github.job(installation, repo, record.key.job_id),
+        );
+        if let Some(job) = existing?.into_iter().find(|job| !job.is_terminal()) {
+            info!(hf_job_id = job.id, "found the HF Job of an earlier attempt");
+            return Ok(Outcome::Launched { hf_job_id: job.id, runner_id: None });
+        }
+        match github_job? {
+            None => return Err(Failure::Permanent("GitHub no longer knows this job".into())),
+            Some(job) if job.status != "queued" => {
+                return Ok(Outcome::NotNeeded { status: job.status, taken_by: job.runner_name });
+            }
+            Some(_) => {}
+        }
+
+        let labels = placement.labels.clone();
+        let mut jit = self.github.create_jit_runner(installation, repo, &runner_name, &labels).await?;
+        if let JitRunner::NameTaken { runner_id, busy } = jit {
+            // Our own earlier attempt registered it; its config is lost, so start afresh.
+            if busy {
+                return Err(Failure::Transient {
+                    reason: format!("runner {runner_name} from an earlier attempt is busy"),
+                    retry_after: None,
+                });
+            }
+            self.github.delete_runner(installation, repo, runner_id).await?;
+            jit = self.github.create_jit_runner(installation, repo, &runner_name, &labels).await?;
+        }
+        let (runner_id, encoded) = match jit {
+            JitRunner::Created { runner_id, encoded_jit_config } => (runner_id, encoded_jit_config),
+            JitRunner::NameTaken { .. } => {
+                return Err(Failure::Transient { reason: "runner name still taken".into(), retry_after: None });
+            }
+        };
+        // Remember the runner before the HF Job exists, so a teardown can always find it.
+        let now = now_ms();
+        let stored = self
+            .store
+            .update(&record.key, now, Box::new(move |current| Some(machine::runner_registered(current, runner_id, now))))
+            .await?;
+        if stored.is_some_and(|current| current.state == State::Cancelling) {
+            let _ = self.github.delete_runner(installation, repo, runner_id).await;
+            return Ok(Outcome::TornDown { note: Some("the job ended while its runner was being made".into()) });
+        }
+
+        let timeout = placement.timeout.or(self.settings.job_timeout);
+        let mut environment = BTreeMap::new();
+        environment.insert("RUNNER_NAME".to_owned(), runner_name.clone());
+        if let Some(idle) = self.settings.runner_idle_timeout {
+            environment.insert("RUNNER_IDLE_TIMEOUT".to_owned(), idle.as_secs().to_string());
+        }
+        let spec = LaunchSpec {
+            image: placement.image.image.clone(),
+            command: vec![ENTRYPOINT.to_owned()],
+            environment,
+            secrets: BTreeMap::from([(JIT_SECRET.to_owned(), encoded)]),
+            flavor: placement.flavor().to_owned(),
+            timeout_seconds: timeout.map(|t| t.as_secs()),
+            labels: hf_labels::for_record(record, &runner_name),
+        };
+        let job = self.hf.create_job(&spec).await?;
+        Ok(Outcome::Launched { hf_job_id: job.id, runner_id: Some(runner_id) })
+    }
+
+    /// The job ended before our runner started it: remove the runner first, so it cannot take
+    /// another job, then cancel the HF Job.
+    async fn tear_down(&self, record: &JobRecord) -> Result<Outcome, Failure> {
+        let repo = record.key.repo.as_str();
+        if let (Some(runner_id), Some(installation)) = (record.runner_id, record.installation_id) {
+            match self.github.delete_runner(installation, repo, runner_id).await? {
+                RunnerRemoval::Deleted | RunnerRemoval::AlreadyGone => {}
+                RunnerRemoval::Busy => {
+                    // It took another job with the same labels: that job needs its HF Job.
+                    return Ok(Outcome::TornDown {
+                        note: Some("our runner took another job; its HF Job keeps running".into()),
+                    });
+                }
+            }
+        }
+        if let Some(hf_job_id) = &record.hf_job_id {
+            self.hf.cancel_job(hf_job_id).await?;
+        }
+        Ok(Outcome::TornDown { note: None })
+    }
+}
+
+fn record_span(record: &JobRecord) -> tracing::Span {
+    info_span!(
+        "job",
+        repo = %record.key.repo,
+        run_id = record.run_id,
+        job_id = record.key.job_id,
+        attempt = record.key.run_attempt,
+        runner_name = record.runner_name.as_deref().unwrap_or(""),
+        hf_job_id = record.hf_job_id.as_deref().unwrap_or(""),
+        state = record.state.as_str(),
+    )
+}
+
+enum Outcome {
+    Launched { hf_job_id: String, runner_id: Option<u64> },
+    NotNeeded { status: String, taken_by: Option<String> },
+    TornDown { note: Option<String> },
+    Unchanged,
+}
+
+enum Failure {
+    Permanent(String),
+    Transient { reason: String, retry_after: Option<Duration> },
+}
+
+impl From<PortError> for Failure {
+    fn from(e: PortError) -> Self {
+        match e {
+            PortError::Transient { retry_after, .. } => Failure::Transient { reason: e.to_string(), retry_after },
+            PortError::Permanent { .. } => Failure::Permanent(e.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::Transient { reason: e.to_string(), retry_after: None }
+    }
+}

@@ -1,0 +1,79 @@
+//! Durable state: the `Store` trait and its embedded SQLite implementation.
+//!
+//! The store is the single source of truth: the webhook handler writes to it before answering,
+//! workers claim work from it with a lease, and a restart resumes from it. Every change goes
+//! through a [`crate::machine`] function applied to the record as it is inside the transaction,
+//! so a webhook and a worker touching the same record never lose each other's writes.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+use crate::model::{JobFacts, JobKey, JobRecord, Observation, State};
+
+mod sqlite;
+#[cfg(test)]
+mod tests;
+
+pub use sqlite::SqliteStore;
+
+/// Why the store failed. Every store error is worth retrying later: nothing was half-written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the state database failed: {0}")]
+    Database(String),
+    #[error("the state database at {path} cannot be opened: {message}")]
+    Open { path: String, message: String },
+    #[error("a stored record is unreadable: {0}")]
+    Corrupt(String),
+}
+
+/// What happened to a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ingested {
+    /// The delivery id was seen before: nothing was done.
+    Duplicate,
+    /// The delivery was recorded; `job` holds the job's record when it changed.
+    Recorded { job: Option<JobRecord> },
+}
+
+/// Changes one record given its current value; `None` leaves it unchanged.
+pub type Change = Box<dyn FnOnce(&JobRecord) -> Option<JobRecord> + Send>;
+
+/// Names a runner for a record that has none yet.
+pub type RunnerNamer = Box<dyn Fn(&JobRecord) -> String + Send + Sync>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Records a delivery and applies what it says about a job, in one transaction.
+    async fn ingest(
+        &self,
+        delivery_id: &str,
+        event: &str,
+        job: Option<(JobFacts, Observation)>,
+        now_ms: i64,
+    ) -> Result<Ingested, StoreError>;
+
+    /// Leases the most overdue record that needs work, if any.
+    async fn claim_next(&self, now_ms: i64, lease_ms: i64) -> Result<Option<JobRecord>, StoreError>;
+
+    /// Applies `change` to the current record under `key`, returning the stored result.
+    async fn update(&self, key: &JobKey, now_ms: i64, change: Change) -> Result<Option<JobRecord>, StoreError>;
+
+    async fn get(&self, key: &JobKey) -> Result<Option<JobRecord>, StoreError>;
+
+    /// The most recently updated records, newest first.
+    async fn recent(&self, limit: usize) -> Result<Vec<JobRecord>, StoreError>;
+
+    /// How many records are in each state.
+    async fn counts(&self) -> Result<BTreeMap<State, u64>, StoreError>;
+
+    /// The earliest time at which some record needs work, if any does.
+    async fn next_due_ms(&self) -> Result<Option<i64>, StoreError>;
+
+    /// Writes and reads back a probe row: the store can take acknowledged work.
+    async fn check_writable(&self, now_ms: i64) -> Result<(), StoreError>;
+
+    /// Forgets delivery ids older than `before_ms`; GitHub redelivers within days, not months.
+    async fn prune_deliveries(&self, before_ms: i64) -> Result<u64, StoreError>;
+}
