@@ -14,3 +14,6 @@ pub mod launcher;
 pub mod ports;
 pub mod health;
 pub mod http;
+pub mod config;
+pub mod adapters;
+pub mod service;

@@ -1,6 +1,43 @@
 //! Reads a job's `runs-on` labels and decides where it runs on Hugging Face Jobs.
 //!
-//! Main types: a placement (flavor, image key, timeout, labels) or a typed refusal that can be
-//! shown to the workflow author, and a catalogue of the Jobs hardware.
+//! [`place`] takes the job's labels, a [`Catalogue`] of Jobs hardware and the configured
+//! [`Images`], and returns either a [`Placement`] (flavor, image, timeout, unique id and the full
+//! label set the runner must register with) or a [`Refusal`] whose message is written for the
+//! workflow author. [`Refusal::NotOurs`] marks jobs meant for other runners, which the dispatcher
+//! ignores silently.
 //!
-//! Pure: no IO, no async, no clock. The dispatcher fetches the hardware list and hands it in.
+//! The grammar (documented for workflow authors in `docs/labels.md`):
+//! - `hf-jobs-<flavor>` and `hf-jobs-<flavor>:<image>`, the reference dispatcher's labels, so
+//!   existing workflows keep working; `hf-jobs-cpu` is an alias for `hf-jobs-cpu-basic`;
+//! - `hf-jobs=<flavor>[/image=<key>][/timeout=<duration>][/id=<token>]`, one label carrying
+//!   every option, where `id` makes the label unique to one job so no other job takes its runner.
+//!
+//! Labels match ignoring case, as GitHub matches them. GPU or CPU image is decided by the
+//! flavor's accelerator, never by its name. Space-only hardware (`zero-a10g`) is refused.
+//!
+//! The [`Catalogue`] embeds the 26 public Jobs flavors with their published prices; the
+//! dispatcher may replace it with the Hub's `GET /api/jobs/hardware` answer through
+//! [`Catalogue::from_api`] and [`HardwareInput`].
+//!
+//! Pure: no IO, no async, no clock. It does not fetch the hardware list, read configuration,
+//! apply cost or repository policy, or choose a default timeout: the dispatcher does.
+
+mod catalogue;
+mod grammar;
+mod images;
+mod placement;
+mod refusal;
+
+#[cfg(test)]
+mod tests;
+
+pub use catalogue::{
+    ALIASES, Accelerator, AcceleratorInput, AcceleratorKind, Catalogue, Error, Hardware,
+    HardwareInput,
+};
+pub use grammar::{
+    MAX_FLAVOR_LEN, MAX_ID_LEN, MAX_IMAGE_KEY_LEN, MAX_LABEL_LEN, MAX_TIMEOUT, is_ferry_label,
+};
+pub use images::{ImageChoice, Images};
+pub use placement::{Placement, place};
+pub use refusal::{OptionProblem, Refusal};

@@ -1,0 +1,246 @@
+//! Wires the dispatcher together from [`Settings`]: store, clients, workers and HTTP server.
+//!
+//! The `dispatcher` binary calls [`run`] and [`check`]; tests and the demo call them too, with
+//! settings that point at the `testkit` fakes.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{App, HttpServer, web};
+use github_app::{AppIdentity, ClientConfig, GitHubAppClient};
+use github_webhook::Verifier;
+use hf_jobs::HfClient;
+use runner_labels::{AcceleratorInput, Catalogue, HardwareInput};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::adapters::{GitHubAdapter, HfAdapter};
+use crate::config::Settings;
+use crate::health::Health;
+use crate::http::{self, AppState, Intake};
+use crate::launcher::{self, LaunchSettings, Launcher};
+use crate::ports::{GitHubPort, HfPort};
+use crate::store::{SqliteStore, Store};
+
+/// Why the dispatcher could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Setup(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("the HTTP server failed: {0}")]
+    Server(#[from] std::io::Error),
+}
+
+/// Everything built from the settings, ready to serve.
+pub struct Parts {
+    pub github: Arc<dyn GitHubPort>,
+    pub hf: Arc<dyn HfPort>,
+    pub hf_client: Arc<HfClient>,
+    pub health: Arc<Health>,
+}
+
+/// Builds the GitHub and HF clients.
+pub fn build_parts(settings: &Settings) -> Result<Parts, ServiceError> {
+    let (Some(app), Some(hf_token)) = (&settings.github, &settings.hf_token) else {
+        return Err(ServiceError::Setup(settings.setup_problem().unwrap_or_default()));
+    };
+    let identity = match app.app_id.parse::<u64>() {
+        Ok(id) => AppIdentity::AppId(id),
+        Err(_) => AppIdentity::ClientId(app.app_id.clone()),
+    };
+    let setup = |what: &str, e: &dyn std::fmt::Display| ServiceError::Setup(format!("{what}: {e}"));
+    let config = ClientConfig::new(identity, app.private_key.clone())
+        .with_base_url(&settings.github_api_url)
+        .map_err(|e| setup("GITHUB_API_URL", &e))?;
+    let github_client = GitHubAppClient::new(config).map_err(|e| setup("GH_APP_PRIVATE_KEY", &e))?;
+    let mut hf_builder = HfClient::builder()
+        .endpoint(settings.hf_endpoint.clone())
+        .token(hf_token.clone())
+        .user_agent_suffix("ferry-dispatcher");
+    if let Some(namespace) = &settings.hf_namespace {
+        hf_builder = hf_builder.namespace(namespace.clone());
+    }
+    let hf_client = Arc::new(hf_builder.build().map_err(|e| setup("HF_ENDPOINT", &e))?);
+    let health = Arc::new(Health::default());
+    Ok(Parts {
+        github: Arc::new(GitHubAdapter { client: Arc::new(github_client), health: health.clone() }),
+        hf: Arc::new(HfAdapter { client: hf_client.clone(), health: health.clone() }),
+        hf_client,
+        health,
+    })
+}
+
+/// The launch settings that follow from the dispatcher settings.
+pub fn launch_settings(settings: &Settings) -> LaunchSettings {
+    LaunchSettings {
+        concurrency: settings.concurrency,
+        job_timeout: settings.job_timeout,
+        runner_idle_timeout: Some(settings.runner_idle_timeout),
+        images: settings.images.clone(),
+        ..LaunchSettings::default()
+    }
+}
+
+/// The hardware catalogue from the Hub, or the embedded one when the Hub cannot say.
+pub async fn catalogue(hf: &HfClient) -> Catalogue {
+    let listed = match hf.list_hardware().await {
+        Ok(listed) => listed,
+        Err(e) => {
+            warn!(error = %e, "cannot list HF hardware; using the embedded catalogue");
+            return Catalogue::embedded();
+        }
+    };
+    let entries = listed
+        .into_iter()
+        .map(|h| HardwareInput {
+            name: h.name,
+            pretty_name: h.pretty_name,
+            cpu: h.cpu,
+            ram: h.ram,
+            accelerator: h.accelerator.map(|a| AcceleratorInput {
+                kind: a.kind,
+                model: a.model,
+                quantity: a.quantity,
+                vram: a.vram,
+                manufacturer: a.manufacturer,
+            }),
+            unit_cost_micro_usd: h.unit_cost_micro_usd,
+            unit_label: h.unit_label,
+        })
+        .collect();
+    Catalogue::from_api(entries).unwrap_or_else(|e| {
+        warn!(error = %e, "the Hub's hardware list is unusable; using the embedded catalogue");
+        Catalogue::embedded()
+    })
+}
+
+/// Serves until `shutdown` is cancelled: in setup mode when credentials are missing.
+pub async fn run(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    tune: impl FnOnce(&mut LaunchSettings),
+) -> Result<(), ServiceError> {
+    if let Some(problem) = settings.setup_problem() {
+        warn!(problem, "setup mode: webhooks are refused until the credentials are set");
+        let state = web::Data::new(AppState::setup(problem));
+        return serve_http(state, listener, shutdown).await;
+    }
+    let parts = build_parts(&settings)?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&settings.state_dir, Box::new(launcher::runner_name))?);
+    info!(state_dir = %settings.state_dir.display(), "store opened");
+
+    let mut launch = launch_settings(&settings);
+    launch.catalogue = catalogue(&parts.hf_client).await;
+    tune(&mut launch);
+    let webhook_secrets = settings.github.as_ref().map(|g| g.webhook_secrets.clone()).unwrap_or_default();
+    let verifier = Verifier::new(webhook_secrets).map_err(|e| ServiceError::Setup(format!("GH_WEBHOOK_SECRET: {e}")))?;
+    let wake = Arc::new(Notify::new());
+    let intake = Intake {
+        verifier,
+        store: store.clone(),
+        wake: wake.clone(),
+        catalogue: launch.catalogue.clone(),
+        images: launch.images.clone(),
+        allowed_repositories: settings.allowed_repositories.clone(),
+    };
+    let state = web::Data::new(AppState::serving(intake, parts.health.clone()));
+
+    let workers = Launcher::new(store.clone(), parts.github.clone(), parts.hf.clone(), launch, wake);
+    let launching = tokio::spawn(workers.run(shutdown.child_token(), settings.shutdown_grace));
+    let probing = tokio::spawn(probe_forever(parts.github.clone(), parts.hf.clone(), shutdown.child_token()));
+    let pruning = tokio::spawn(prune_forever(store, shutdown.child_token()));
+
+    let served = serve_http(state, listener, shutdown.clone()).await;
+    shutdown.cancel();
+    let _ = tokio::join!(launching, probing, pruning);
+    info!("dispatcher stopped");
+    served
+}
+
+async fn serve_http(
+    state: web::Data<AppState>,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), ServiceError> {
+    info!(address = %listener.local_addr()?, "listening");
+    HttpServer::new(move || App::new().app_data(state.clone()).configure(http::routes))
+        .workers(2)
+        .shutdown_signal(shutdown.cancelled_owned())
+        .shutdown_timeout(10)
+        .listen(listener)?
+        .run()
+        .await?;
+    Ok(())
+}
+
+/// Keeps `/readyz` truthful when no webhook arrives for a while.
+async fn probe_forever(github: Arc<dyn GitHubPort>, hf: Arc<dyn HfPort>, shutdown: CancellationToken) {
+    loop {
+        let (gh, hf_result) = tokio::join!(github.probe(), hf.probe());
+        if let Err(e) = gh {
+            warn!(error = %e, "GitHub probe failed");
+        }
+        if let Err(e) = hf_result {
+            warn!(error = %e, "HF probe failed");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(60)) => {}
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// Forgets delivery ids after a month; GitHub redelivers within days.
+async fn prune_forever(store: Arc<dyn Store>, shutdown: CancellationToken) {
+    const MONTH_MS: i64 = 30 * 24 * 3600 * 1000;
+    loop {
+        if let Err(e) = store.prune_deliveries(launcher::now_ms() - MONTH_MS).await {
+            warn!(error = %e, "cannot prune old delivery ids");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            () = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// One line of `dispatcher check`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckLine {
+    pub what: &'static str,
+    pub result: Result<String, String>,
+}
+
+/// Validates the settings and signs in to GitHub and HF, reporting what works.
+pub async fn check(settings: &Settings) -> Vec<CheckLine> {
+    let mut lines = vec![CheckLine { what: "configuration", result: Ok("valid".into()) }];
+    let store = SqliteStore::open(&settings.state_dir, Box::new(launcher::runner_name));
+    let store_line = match store {
+        Ok(store) => store
+            .check_writable(launcher::now_ms())
+            .await
+            .map(|()| format!("writable at {}", store.path().display()))
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    lines.push(CheckLine { what: "state store", result: store_line });
+    match build_parts(settings) {
+        Err(e) => lines.push(CheckLine { what: "credentials", result: Err(e.to_string()) }),
+        Ok(parts) => {
+            let (gh, hf) = tokio::join!(parts.github.probe(), parts.hf.probe());
+            lines.push(CheckLine { what: "GitHub App", result: gh.map(|app| format!("signed in as {app}")).map_err(|e| e.to_string()) });
+            lines.push(CheckLine { what: "HF Jobs", result: hf.map(|ns| format!("jobs run in namespace {ns}")).map_err(|e| e.to_string()) });
+            let hardware = parts.hf_client.list_hardware().await;
+            lines.push(CheckLine {
+                what: "HF hardware",
+                result: hardware.map(|h| format!("{} flavors", h.len())).map_err(|e| e.to_string()),
+            });
+        }
+    }
+    lines
+}

@@ -1,0 +1,5 @@
+//! Integration tests of `runner-labels` through its public API only.
+
+mod docs;
+mod properties;
+mod webhook;
