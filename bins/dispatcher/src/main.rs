@@ -15,7 +15,11 @@ use dispatch::config::{self, LogFormat, Settings, Sources};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
-#[command(name = "dispatcher", version, about = "Runs GitHub Actions jobs on Hugging Face Jobs.")]
+#[command(
+    name = "dispatcher",
+    version,
+    about = "Runs GitHub Actions jobs on Hugging Face Jobs."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -51,24 +55,39 @@ fn sources(cli: &Cli) -> Result<Sources, String> {
         }
     };
     flag("PORT", cli.port.map(|p| p.to_string()));
-    flag("DISPATCHER_STATE_DIR", cli.state_dir.as_ref().map(|p| p.display().to_string()));
+    flag(
+        "DISPATCHER_STATE_DIR",
+        cli.state_dir.as_ref().map(|p| p.display().to_string()),
+    );
     flag("LOG_FORMAT", cli.log_format.clone());
     let file = match &cli.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("FERRY_CONFIG: cannot read {}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("FERRY_CONFIG: cannot read {}: {e}", path.display()))?;
             config::parse_file(&text).map_err(|e| e.to_string())?
         }
         None => BTreeMap::new(),
     };
-    Ok(Sources { file, env, data_dir_exists: std::path::Path::new("/data").is_dir(), read_file: None })
+    Ok(Sources {
+        file,
+        env,
+        data_dir_exists: std::path::Path::new("/data").is_dir(),
+        read_file: None,
+    })
 }
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,actix_server=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
         LogFormat::Text => builder.init(),
     }
 }
@@ -82,7 +101,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             init_logging(settings.log_format);
@@ -139,12 +161,19 @@ async fn check(settings: Settings) -> ExitCode {
             }
         }
     }
-    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn healthcheck(port: u16) -> ExitCode {
     let probe = || -> std::io::Result<bool> {
-        let mut stream = std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2))?;
+        let mut stream = std::net::TcpStream::connect_timeout(
+            &([127, 0, 0, 1], port).into(),
+            Duration::from_secs(2),
+        )?;
         stream.set_read_timeout(Some(Duration::from_secs(2)))?;
         stream.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
         let mut answer = String::new();

@@ -11,7 +11,9 @@ use hf_jobs::{JobFilter, JobSpec, JobsApi};
 
 use crate::health::{Health, Service};
 use crate::launcher::now_ms;
-use crate::ports::{GitHubJob, GitHubPort, HfJob, HfPort, JitRunner, LaunchSpec, PortError, RunnerRemoval};
+use crate::ports::{
+    GitHubJob, GitHubPort, HfJob, HfPort, JitRunner, LaunchSpec, PortError, RunnerRemoval,
+};
 
 /// GitHub through the App client.
 pub struct GitHubAdapter {
@@ -25,15 +27,24 @@ fn github_error(e: github_app::Error) -> PortError {
         _ => None,
     };
     if e.is_retryable() {
-        PortError::Transient { service: "GitHub", message: e.to_string(), retry_after }
+        PortError::Transient {
+            service: "GitHub",
+            message: e.to_string(),
+            retry_after,
+        }
     } else {
-        PortError::Permanent { service: "GitHub", message: e.to_string() }
+        PortError::Permanent {
+            service: "GitHub",
+            message: e.to_string(),
+        }
     }
 }
 
 fn repo_ref(repo: &str) -> Result<RepoRef, PortError> {
-    RepoRef::parse(repo)
-        .ok_or_else(|| PortError::Permanent { service: "GitHub", message: format!("'{repo}' is not owner/name") })
+    RepoRef::parse(repo).ok_or_else(|| PortError::Permanent {
+        service: "GitHub",
+        message: format!("'{repo}' is not owner/name"),
+    })
 }
 
 impl GitHubAdapter {
@@ -41,7 +52,12 @@ impl GitHubAdapter {
         // A 4xx answer still proves GitHub is reachable and our credentials are accepted.
         let reached = match &result {
             Ok(_) => true,
-            Err(e) => matches!(e, github_app::Error::NotFound { .. } | github_app::Error::Conflict { .. } | github_app::Error::Validation { .. }),
+            Err(e) => matches!(
+                e,
+                github_app::Error::NotFound { .. }
+                    | github_app::Error::Conflict { .. }
+                    | github_app::Error::Validation { .. }
+            ),
         };
         if reached {
             self.health.record_ok(Service::GitHub, now_ms());
@@ -52,7 +68,12 @@ impl GitHubAdapter {
 
 #[async_trait]
 impl GitHubPort for GitHubAdapter {
-    async fn job(&self, installation_id: u64, repo: &str, job_id: u64) -> Result<Option<GitHubJob>, PortError> {
+    async fn job(
+        &self,
+        installation_id: u64,
+        repo: &str,
+        job_id: u64,
+    ) -> Result<Option<GitHubJob>, PortError> {
         let repo = repo_ref(repo)?;
         match self.ok(self.client.get_job(installation_id, &repo, job_id).await) {
             Ok(job) => {
@@ -65,7 +86,10 @@ impl GitHubPort for GitHubAdapter {
                     JobStatus::Pending => "pending",
                     JobStatus::Unknown => "unknown",
                 };
-                Ok(Some(GitHubJob { status: status.to_owned(), runner_name: job.runner_name.filter(|n| !n.is_empty()) }))
+                Ok(Some(GitHubJob {
+                    status: status.to_owned(),
+                    runner_name: job.runner_name.filter(|n| !n.is_empty()),
+                }))
             }
             Err(github_app::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(github_error(e)),
@@ -81,17 +105,36 @@ impl GitHubPort for GitHubAdapter {
     ) -> Result<JitRunner, PortError> {
         let scope = RunnerScope::Repo(repo_ref(repo)?);
         let request = JitRequest::new(runner_name, labels.to_vec());
-        match self.ok(self.client.generate_jit_config(installation_id, &scope, &request).await).map_err(github_error)? {
-            JitOutcome::Created(config) => {
-                Ok(JitRunner::Created { runner_id: config.runner.id, encoded_jit_config: config.encoded_jit_config })
-            }
-            JitOutcome::AlreadyExists(runner) => Ok(JitRunner::NameTaken { runner_id: runner.id, busy: runner.busy }),
+        match self
+            .ok(self
+                .client
+                .generate_jit_config(installation_id, &scope, &request)
+                .await)
+            .map_err(github_error)?
+        {
+            JitOutcome::Created(config) => Ok(JitRunner::Created {
+                runner_id: config.runner.id,
+                encoded_jit_config: config.encoded_jit_config,
+            }),
+            JitOutcome::AlreadyExists(runner) => Ok(JitRunner::NameTaken {
+                runner_id: runner.id,
+                busy: runner.busy,
+            }),
         }
     }
 
-    async fn delete_runner(&self, installation_id: u64, repo: &str, runner_id: u64) -> Result<RunnerRemoval, PortError> {
+    async fn delete_runner(
+        &self,
+        installation_id: u64,
+        repo: &str,
+        runner_id: u64,
+    ) -> Result<RunnerRemoval, PortError> {
         let scope = RunnerScope::Repo(repo_ref(repo)?);
-        match self.ok(self.client.delete_runner(installation_id, &scope, runner_id).await) {
+        match self.ok(self
+            .client
+            .delete_runner(installation_id, &scope, runner_id)
+            .await)
+        {
             Ok(()) => Ok(RunnerRemoval::Deleted),
             Err(github_app::Error::NotFound { .. }) => Ok(RunnerRemoval::AlreadyGone),
             // GitHub refuses to delete a runner that is running a job.
@@ -118,9 +161,16 @@ fn hf_error(e: hf_jobs::Error) -> PortError {
         _ => None,
     };
     if e.is_retryable() {
-        PortError::Transient { service: "HF Jobs", message: e.to_string(), retry_after }
+        PortError::Transient {
+            service: "HF Jobs",
+            message: e.to_string(),
+            retry_after,
+        }
     } else {
-        PortError::Permanent { service: "HF Jobs", message: e.to_string() }
+        PortError::Permanent {
+            service: "HF Jobs",
+            message: e.to_string(),
+        }
     }
 }
 
@@ -128,7 +178,12 @@ impl HfAdapter {
     fn ok<T>(&self, result: Result<T, hf_jobs::Error>) -> Result<T, hf_jobs::Error> {
         let reached = match &result {
             Ok(_) => true,
-            Err(e) => matches!(e, hf_jobs::Error::NotFound { .. } | hf_jobs::Error::BadRequest { .. } | hf_jobs::Error::Conflict { .. }),
+            Err(e) => matches!(
+                e,
+                hf_jobs::Error::NotFound { .. }
+                    | hf_jobs::Error::BadRequest { .. }
+                    | hf_jobs::Error::Conflict { .. }
+            ),
         };
         if reached {
             self.health.record_ok(Service::Hf, now_ms());
@@ -138,19 +193,25 @@ impl HfAdapter {
 }
 
 fn hf_job(job: &hf_jobs::Job) -> HfJob {
-    HfJob { id: job.id.clone(), stage: job.status.stage.to_string() }
+    HfJob {
+        id: job.id.clone(),
+        stage: job.status.stage.to_string(),
+    }
 }
 
 #[async_trait]
 impl HfPort for HfAdapter {
     async fn find_jobs(&self, key: &str, value: &str) -> Result<Vec<HfJob>, PortError> {
         let filter = JobFilter::new().label(key, value);
-        let jobs = self.ok(self.client.list_jobs(&filter).await).map_err(hf_error)?;
+        let jobs = self
+            .ok(self.client.list_jobs(&filter).await)
+            .map_err(hf_error)?;
         Ok(jobs.iter().map(hf_job).collect())
     }
 
     async fn create_job(&self, spec: &LaunchSpec) -> Result<HfJob, PortError> {
-        let mut job = JobSpec::new(spec.image.clone(), spec.command.clone()).flavor(spec.flavor.clone());
+        let mut job =
+            JobSpec::new(spec.image.clone(), spec.command.clone()).flavor(spec.flavor.clone());
         if let Some(name) = spec.labels.get("ferry.runner") {
             job = job.name(name.clone());
         }

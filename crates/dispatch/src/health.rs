@@ -28,7 +28,8 @@ impl Health {
 
     /// True when the service answered within `window_ms` of `now_ms`.
     pub fn is_recent(&self, service: Service, now_ms: i64, window_ms: i64) -> bool {
-        self.last_ok_ms(service).is_some_and(|at| now_ms - at <= window_ms)
+        self.last_ok_ms(service)
+            .is_some_and(|at| now_ms - at <= window_ms)
     }
 
     fn slot(&self, service: Service) -> &AtomicI64 {

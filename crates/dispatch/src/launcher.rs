@@ -66,14 +66,23 @@ impl Default for LaunchSettings {
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// A runner name: `ferry-<run id>-<job id>-<attempt>-<6 hex>`, unique even across retries of
 /// the same record in different dispatchers.
 pub fn runner_name(record: &JobRecord) -> String {
     let random = uuid::Uuid::new_v4().simple().to_string();
-    format!("ferry-{}-{}-{}-{}", record.run_id, record.key.job_id, record.key.run_attempt, &random[..6])
+    format!(
+        "ferry-{}-{}-{}-{}",
+        record.run_id,
+        record.key.job_id,
+        record.key.run_attempt,
+        &random[..6]
+    )
 }
 
 /// The launch workers.
@@ -94,7 +103,14 @@ impl Launcher {
         settings: LaunchSettings,
         wake: Arc<Notify>,
     ) -> Arc<Self> {
-        Arc::new(Self { store, github, hf, settings, wake, in_flight: Mutex::default() })
+        Arc::new(Self {
+            store,
+            github,
+            hf,
+            settings,
+            wake,
+            in_flight: Mutex::default(),
+        })
     }
 
     /// Claims and runs work until `shutdown`; then waits up to `drain` for launches in flight
@@ -107,7 +123,11 @@ impl Launcher {
                 permit = permits.clone().acquire_owned() => permit.expect("semaphore stays open"),
                 () = shutdown.cancelled() => break,
             };
-            let claimed = match self.store.claim_next(now_ms(), self.settings.lease.as_millis() as i64).await {
+            let claimed = match self
+                .store
+                .claim_next(now_ms(), self.settings.lease.as_millis() as i64)
+                .await
+            {
                 Ok(claimed) => claimed,
                 Err(e) => {
                     warn!(error = %e, "cannot read work from the store; trying again shortly");
@@ -138,13 +158,20 @@ impl Launcher {
         tracker.close();
         if tokio::time::timeout(drain, tracker.wait()).await.is_err() {
             let left: Vec<JobKey> = self.in_flight.lock().unwrap().iter().cloned().collect();
-            warn!(count = left.len(), "launches still in flight at the shutdown deadline; the next start resumes them");
+            warn!(
+                count = left.len(),
+                "launches still in flight at the shutdown deadline; the next start resumes them"
+            );
             for key in left {
-                let released = self.store.update(&key, now_ms(), Box::new(|current| {
-                    let mut next = current.clone();
-                    next.lease_until_ms = None;
-                    Some(next)
-                }));
+                let released = self.store.update(
+                    &key,
+                    now_ms(),
+                    Box::new(|current| {
+                        let mut next = current.clone();
+                        next.lease_until_ms = None;
+                        Some(next)
+                    }),
+                );
                 if let Err(e) = released.await {
                     warn!(%key, error = %e, "cannot release the lease; it lapses on its own");
                 }
@@ -155,7 +182,9 @@ impl Launcher {
     async fn time_until_due(&self) -> Duration {
         let idle = self.settings.idle_poll;
         match self.store.next_due_ms().await {
-            Ok(Some(due)) => Duration::from_millis((due - now_ms()).clamp(1, idle.as_millis() as i64) as u64),
+            Ok(Some(due)) => {
+                Duration::from_millis((due - now_ms()).clamp(1, idle.as_millis() as i64) as u64)
+            }
             _ => idle,
         }
     }
@@ -178,13 +207,28 @@ impl Launcher {
         };
         let now = now_ms();
         let change: crate::store::Change = match outcome {
-            Ok(Outcome::Launched { hf_job_id, runner_id }) => {
+            Ok(Outcome::Launched {
+                hf_job_id,
+                runner_id,
+            }) => {
                 info!(hf_job_id, "runner launched");
-                Box::new(move |current| Some(machine::launched(current, &hf_job_id, runner_id, now)))
+                Box::new(move |current| {
+                    Some(machine::launched(current, &hf_job_id, runner_id, now))
+                })
             }
             Ok(Outcome::NotNeeded { status, taken_by }) => {
-                info!(github_status = status, "job no longer queued; nothing to launch");
-                Box::new(move |current| Some(machine::not_needed(current, &status, taken_by.as_deref(), now)))
+                info!(
+                    github_status = status,
+                    "job no longer queued; nothing to launch"
+                );
+                Box::new(move |current| {
+                    Some(machine::not_needed(
+                        current,
+                        &status,
+                        taken_by.as_deref(),
+                        now,
+                    ))
+                })
             }
             Ok(Outcome::TornDown { note }) => {
                 info!(note, "runner torn down");
@@ -195,7 +239,10 @@ impl Launcher {
                 warn!(reason, "launch failed for good");
                 Box::new(move |current| Some(machine::fail(current, &reason, now)))
             }
-            Err(Failure::Transient { reason, retry_after }) => {
+            Err(Failure::Transient {
+                reason,
+                retry_after,
+            }) => {
                 let attempts = record.attempts + 1;
                 if attempts >= self.settings.max_attempts {
                     let reason = format!("gave up after {attempts} attempts: {reason}");
@@ -203,7 +250,11 @@ impl Launcher {
                     Box::new(move |current| Some(machine::fail(current, &reason, now)))
                 } else {
                     let delay = retry_after.unwrap_or_else(|| self.backoff(attempts));
-                    warn!(reason, retry_in_ms = delay.as_millis() as u64, "launch failed; will retry");
+                    warn!(
+                        reason,
+                        retry_in_ms = delay.as_millis() as u64,
+                        "launch failed; will retry"
+                    );
                     let at = now + delay.as_millis() as i64;
                     Box::new(move |current| Some(machine::retry(current, &reason, at, now)))
                 }
@@ -217,16 +268,26 @@ impl Launcher {
 
     fn backoff(&self, attempts: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(20));
-        self.settings.retry_base.saturating_mul(factor).min(self.settings.retry_max)
+        self.settings
+            .retry_base
+            .saturating_mul(factor)
+            .min(self.settings.retry_max)
     }
 
     async fn launch(&self, record: &JobRecord) -> Result<Outcome, Failure> {
-        let placement = runner_labels::place(&record.labels, &self.settings.catalogue, &self.settings.images)
-            .map_err(|refusal| Failure::Permanent(refusal.to_string()))?;
-        let installation = record
-            .installation_id
-            .ok_or_else(|| Failure::Permanent("the delivery named no GitHub App installation".into()))?;
-        let runner_name = record.runner_name.clone().expect("a claimed launch has a runner name");
+        let placement = runner_labels::place(
+            &record.labels,
+            &self.settings.catalogue,
+            &self.settings.images,
+        )
+        .map_err(|refusal| Failure::Permanent(refusal.to_string()))?;
+        let installation = record.installation_id.ok_or_else(|| {
+            Failure::Permanent("the delivery named no GitHub App installation".into())
+        })?;
+        let runner_name = record
+            .runner_name
+            .clone()
+            .expect("a claimed launch has a runner name");
         let repo = record.key.repo.as_str();
 
         // A crash between creating the HF Job and recording it must not make a second one.
@@ -237,18 +298,27 @@ impl Launcher {
         );
         if let Some(job) = existing?.into_iter().find(|job| !job.is_terminal()) {
             info!(hf_job_id = job.id, "found the HF Job of an earlier attempt");
-            return Ok(Outcome::Launched { hf_job_id: job.id, runner_id: None });
+            return Ok(Outcome::Launched {
+                hf_job_id: job.id,
+                runner_id: None,
+            });
         }
         match github_job? {
             None => return Err(Failure::Permanent("GitHub no longer knows this job".into())),
             Some(job) if job.status != "queued" => {
-                return Ok(Outcome::NotNeeded { status: job.status, taken_by: job.runner_name });
+                return Ok(Outcome::NotNeeded {
+                    status: job.status,
+                    taken_by: job.runner_name,
+                });
             }
             Some(_) => {}
         }
 
         let labels = placement.labels.clone();
-        let mut jit = self.github.create_jit_runner(installation, repo, &runner_name, &labels).await?;
+        let mut jit = self
+            .github
+            .create_jit_runner(installation, repo, &runner_name, &labels)
+            .await?;
         if let JitRunner::NameTaken { runner_id, busy } = jit {
             // Our own earlier attempt registered it; its config is lost, so start afresh.
             if busy {
@@ -257,24 +327,44 @@ impl Launcher {
                     retry_after: None,
                 });
             }
-            self.github.delete_runner(installation, repo, runner_id).await?;
-            jit = self.github.create_jit_runner(installation, repo, &runner_name, &labels).await?;
+            self.github
+                .delete_runner(installation, repo, runner_id)
+                .await?;
+            jit = self
+                .github
+                .create_jit_runner(installation, repo, &runner_name, &labels)
+                .await?;
         }
         let (runner_id, encoded) = match jit {
-            JitRunner::Created { runner_id, encoded_jit_config } => (runner_id, encoded_jit_config),
+            JitRunner::Created {
+                runner_id,
+                encoded_jit_config,
+            } => (runner_id, encoded_jit_config),
             JitRunner::NameTaken { .. } => {
-                return Err(Failure::Transient { reason: "runner name still taken".into(), retry_after: None });
+                return Err(Failure::Transient {
+                    reason: "runner name still taken".into(),
+                    retry_after: None,
+                });
             }
         };
         // Remember the runner before the HF Job exists, so a teardown can always find it.
         let now = now_ms();
         let stored = self
             .store
-            .update(&record.key, now, Box::new(move |current| Some(machine::runner_registered(current, runner_id, now))))
+            .update(
+                &record.key,
+                now,
+                Box::new(move |current| Some(machine::runner_registered(current, runner_id, now))),
+            )
             .await?;
         if stored.is_some_and(|current| current.state == State::Cancelling) {
-            let _ = self.github.delete_runner(installation, repo, runner_id).await;
-            return Ok(Outcome::TornDown { note: Some("the job ended while its runner was being made".into()) });
+            let _ = self
+                .github
+                .delete_runner(installation, repo, runner_id)
+                .await;
+            return Ok(Outcome::TornDown {
+                note: Some("the job ended while its runner was being made".into()),
+            });
         }
 
         let timeout = placement.timeout.or(self.settings.job_timeout);
@@ -293,7 +383,10 @@ impl Launcher {
             labels: hf_labels::for_record(record, &runner_name),
         };
         let job = self.hf.create_job(&spec).await?;
-        Ok(Outcome::Launched { hf_job_id: job.id, runner_id: Some(runner_id) })
+        Ok(Outcome::Launched {
+            hf_job_id: job.id,
+            runner_id: Some(runner_id),
+        })
     }
 
     /// The job ended before our runner started it: remove the runner first, so it cannot take
@@ -301,7 +394,11 @@ impl Launcher {
     async fn tear_down(&self, record: &JobRecord) -> Result<Outcome, Failure> {
         let repo = record.key.repo.as_str();
         if let (Some(runner_id), Some(installation)) = (record.runner_id, record.installation_id) {
-            match self.github.delete_runner(installation, repo, runner_id).await? {
+            match self
+                .github
+                .delete_runner(installation, repo, runner_id)
+                .await?
+            {
                 RunnerRemoval::Deleted | RunnerRemoval::AlreadyGone => {}
                 RunnerRemoval::Busy => {
                     // It took another job with the same labels: that job needs its HF Job.
@@ -332,21 +429,35 @@ fn record_span(record: &JobRecord) -> tracing::Span {
 }
 
 enum Outcome {
-    Launched { hf_job_id: String, runner_id: Option<u64> },
-    NotNeeded { status: String, taken_by: Option<String> },
-    TornDown { note: Option<String> },
+    Launched {
+        hf_job_id: String,
+        runner_id: Option<u64>,
+    },
+    NotNeeded {
+        status: String,
+        taken_by: Option<String>,
+    },
+    TornDown {
+        note: Option<String>,
+    },
     Unchanged,
 }
 
 enum Failure {
     Permanent(String),
-    Transient { reason: String, retry_after: Option<Duration> },
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
 }
 
 impl From<PortError> for Failure {
     fn from(e: PortError) -> Self {
         match e {
-            PortError::Transient { retry_after, .. } => Failure::Transient { reason: e.to_string(), retry_after },
+            PortError::Transient { retry_after, .. } => Failure::Transient {
+                reason: e.to_string(),
+                retry_after,
+            },
             PortError::Permanent { .. } => Failure::Permanent(e.to_string()),
         }
     }
@@ -354,6 +465,9 @@ impl From<PortError> for Failure {
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
-        Failure::Transient { reason: e.to_string(), retry_after: None }
+        Failure::Transient {
+            reason: e.to_string(),
+            retry_after: None,
+        }
     }
 }

@@ -6,14 +6,14 @@
 //! It reads no environment variables: the `dispatcher` binary parses configuration and hands it
 //! in. The webhook answer never waits on GitHub or HF.
 
+pub mod adapters;
+pub mod config;
+pub mod health;
+pub mod hf_labels;
+pub mod http;
+pub mod launcher;
 pub mod machine;
 pub mod model;
-pub mod store;
-pub mod hf_labels;
-pub mod launcher;
 pub mod ports;
-pub mod health;
-pub mod http;
-pub mod config;
-pub mod adapters;
 pub mod service;
+pub mod store;

@@ -20,7 +20,11 @@ impl JobKey {
 
 impl std::fmt::Display for JobKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} job {} attempt {}", self.repo, self.job_id, self.run_attempt)
+        write!(
+            f,
+            "{} job {} attempt {}",
+            self.repo, self.job_id, self.run_attempt
+        )
     }
 }
 
@@ -167,5 +171,8 @@ pub enum Observation {
     /// A runner took the job.
     InProgress { runner_name: Option<String> },
     /// The job ended.
-    Completed { runner_name: Option<String>, conclusion: Option<String> },
+    Completed {
+        runner_name: Option<String>,
+        conclusion: Option<String>,
+    },
 }

@@ -14,10 +14,17 @@ use secrecy::SecretString;
 pub enum PortError {
     /// Worth trying again later (5xx, 429, timeouts, network errors).
     #[error("{service} is unavailable for now: {message}")]
-    Transient { service: &'static str, message: String, retry_after: Option<Duration> },
+    Transient {
+        service: &'static str,
+        message: String,
+        retry_after: Option<Duration>,
+    },
     /// Trying again will not help (bad credentials, validation errors, no credits).
     #[error("{service} refused the request: {message}")]
-    Permanent { service: &'static str, message: String },
+    Permanent {
+        service: &'static str,
+        message: String,
+    },
 }
 
 impl PortError {
@@ -36,7 +43,10 @@ pub struct GitHubJob {
 
 /// The result of asking GitHub for a JIT runner config.
 pub enum JitRunner {
-    Created { runner_id: u64, encoded_jit_config: SecretString },
+    Created {
+        runner_id: u64,
+        encoded_jit_config: SecretString,
+    },
     /// A runner with this name is registered already (an earlier attempt of ours).
     NameTaken { runner_id: u64, busy: bool },
 }
@@ -54,7 +64,12 @@ pub enum RunnerRemoval {
 #[async_trait]
 pub trait GitHubPort: Send + Sync + 'static {
     /// The job as GitHub sees it now; `None` when GitHub no longer knows it.
-    async fn job(&self, installation_id: u64, repo: &str, job_id: u64) -> Result<Option<GitHubJob>, PortError>;
+    async fn job(
+        &self,
+        installation_id: u64,
+        repo: &str,
+        job_id: u64,
+    ) -> Result<Option<GitHubJob>, PortError>;
 
     async fn create_jit_runner(
         &self,
@@ -64,7 +79,12 @@ pub trait GitHubPort: Send + Sync + 'static {
         labels: &[String],
     ) -> Result<JitRunner, PortError>;
 
-    async fn delete_runner(&self, installation_id: u64, repo: &str, runner_id: u64) -> Result<RunnerRemoval, PortError>;
+    async fn delete_runner(
+        &self,
+        installation_id: u64,
+        repo: &str,
+        runner_id: u64,
+    ) -> Result<RunnerRemoval, PortError>;
 
     /// Signs in as the App: proves the key and the API are usable.
     async fn probe(&self) -> Result<String, PortError>;
@@ -80,7 +100,10 @@ pub struct HfJob {
 
 impl HfJob {
     pub fn is_terminal(&self) -> bool {
-        matches!(self.stage.as_str(), "COMPLETED" | "CANCELED" | "ERROR" | "DELETED")
+        matches!(
+            self.stage.as_str(),
+            "COMPLETED" | "CANCELED" | "ERROR" | "DELETED"
+        )
     }
 }
 

@@ -46,7 +46,9 @@ pub struct Parts {
 /// Builds the GitHub and HF clients.
 pub fn build_parts(settings: &Settings) -> Result<Parts, ServiceError> {
     let (Some(app), Some(hf_token)) = (&settings.github, &settings.hf_token) else {
-        return Err(ServiceError::Setup(settings.setup_problem().unwrap_or_default()));
+        return Err(ServiceError::Setup(
+            settings.setup_problem().unwrap_or_default(),
+        ));
     };
     let identity = match app.app_id.parse::<u64>() {
         Ok(id) => AppIdentity::AppId(id),
@@ -56,7 +58,8 @@ pub fn build_parts(settings: &Settings) -> Result<Parts, ServiceError> {
     let config = ClientConfig::new(identity, app.private_key.clone())
         .with_base_url(&settings.github_api_url)
         .map_err(|e| setup("GITHUB_API_URL", &e))?;
-    let github_client = GitHubAppClient::new(config).map_err(|e| setup("GH_APP_PRIVATE_KEY", &e))?;
+    let github_client =
+        GitHubAppClient::new(config).map_err(|e| setup("GH_APP_PRIVATE_KEY", &e))?;
     let mut hf_builder = HfClient::builder()
         .endpoint(settings.hf_endpoint.clone())
         .token(hf_token.clone())
@@ -67,8 +70,14 @@ pub fn build_parts(settings: &Settings) -> Result<Parts, ServiceError> {
     let hf_client = Arc::new(hf_builder.build().map_err(|e| setup("HF_ENDPOINT", &e))?);
     let health = Arc::new(Health::default());
     Ok(Parts {
-        github: Arc::new(GitHubAdapter { client: Arc::new(github_client), health: health.clone() }),
-        hf: Arc::new(HfAdapter { client: hf_client.clone(), health: health.clone() }),
+        github: Arc::new(GitHubAdapter {
+            client: Arc::new(github_client),
+            health: health.clone(),
+        }),
+        hf: Arc::new(HfAdapter {
+            client: hf_client.clone(),
+            health: health.clone(),
+        }),
         hf_client,
         health,
     })
@@ -126,19 +135,30 @@ pub async fn run(
     tune: impl FnOnce(&mut LaunchSettings),
 ) -> Result<(), ServiceError> {
     if let Some(problem) = settings.setup_problem() {
-        warn!(problem, "setup mode: webhooks are refused until the credentials are set");
+        warn!(
+            problem,
+            "setup mode: webhooks are refused until the credentials are set"
+        );
         let state = web::Data::new(AppState::setup(problem));
         return serve_http(state, listener, shutdown).await;
     }
     let parts = build_parts(&settings)?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&settings.state_dir, Box::new(launcher::runner_name))?);
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(
+        &settings.state_dir,
+        Box::new(launcher::runner_name),
+    )?);
     info!(state_dir = %settings.state_dir.display(), "store opened");
 
     let mut launch = launch_settings(&settings);
     launch.catalogue = catalogue(&parts.hf_client).await;
     tune(&mut launch);
-    let webhook_secrets = settings.github.as_ref().map(|g| g.webhook_secrets.clone()).unwrap_or_default();
-    let verifier = Verifier::new(webhook_secrets).map_err(|e| ServiceError::Setup(format!("GH_WEBHOOK_SECRET: {e}")))?;
+    let webhook_secrets = settings
+        .github
+        .as_ref()
+        .map(|g| g.webhook_secrets.clone())
+        .unwrap_or_default();
+    let verifier = Verifier::new(webhook_secrets)
+        .map_err(|e| ServiceError::Setup(format!("GH_WEBHOOK_SECRET: {e}")))?;
     let wake = Arc::new(Notify::new());
     let intake = Intake {
         verifier,
@@ -150,9 +170,19 @@ pub async fn run(
     };
     let state = web::Data::new(AppState::serving(intake, parts.health.clone()));
 
-    let workers = Launcher::new(store.clone(), parts.github.clone(), parts.hf.clone(), launch, wake);
+    let workers = Launcher::new(
+        store.clone(),
+        parts.github.clone(),
+        parts.hf.clone(),
+        launch,
+        wake,
+    );
     let launching = tokio::spawn(workers.run(shutdown.child_token(), settings.shutdown_grace));
-    let probing = tokio::spawn(probe_forever(parts.github.clone(), parts.hf.clone(), shutdown.child_token()));
+    let probing = tokio::spawn(probe_forever(
+        parts.github.clone(),
+        parts.hf.clone(),
+        shutdown.child_token(),
+    ));
     let pruning = tokio::spawn(prune_forever(store, shutdown.child_token()));
 
     let served = serve_http(state, listener, shutdown.clone()).await;
@@ -168,18 +198,24 @@ async fn serve_http(
     shutdown: CancellationToken,
 ) -> Result<(), ServiceError> {
     info!(address = %listener.local_addr()?, "listening");
-    HttpServer::new(move || App::new().app_data(state.clone()).configure(http::routes))
-        .workers(2)
-        .shutdown_signal(shutdown.cancelled_owned())
-        .shutdown_timeout(10)
-        .listen(listener)?
-        .run()
-        .await?;
+    // Built in its own statement: the builder is not `Send` and must not live across the await.
+    let server =
+        HttpServer::new(move || App::new().app_data(state.clone()).configure(http::routes))
+            .workers(2)
+            .shutdown_signal(shutdown.cancelled_owned())
+            .shutdown_timeout(10)
+            .listen(listener)?
+            .run();
+    server.await?;
     Ok(())
 }
 
 /// Keeps `/readyz` truthful when no webhook arrives for a while.
-async fn probe_forever(github: Arc<dyn GitHubPort>, hf: Arc<dyn HfPort>, shutdown: CancellationToken) {
+async fn probe_forever(
+    github: Arc<dyn GitHubPort>,
+    hf: Arc<dyn HfPort>,
+    shutdown: CancellationToken,
+) {
     loop {
         let (gh, hf_result) = tokio::join!(github.probe(), hf.probe());
         if let Err(e) = gh {
@@ -218,7 +254,10 @@ pub struct CheckLine {
 
 /// Validates the settings and signs in to GitHub and HF, reporting what works.
 pub async fn check(settings: &Settings) -> Vec<CheckLine> {
-    let mut lines = vec![CheckLine { what: "configuration", result: Ok("valid".into()) }];
+    let mut lines = vec![CheckLine {
+        what: "configuration",
+        result: Ok("valid".into()),
+    }];
     let store = SqliteStore::open(&settings.state_dir, Box::new(launcher::runner_name));
     let store_line = match store {
         Ok(store) => store
@@ -228,17 +267,35 @@ pub async fn check(settings: &Settings) -> Vec<CheckLine> {
             .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
-    lines.push(CheckLine { what: "state store", result: store_line });
+    lines.push(CheckLine {
+        what: "state store",
+        result: store_line,
+    });
     match build_parts(settings) {
-        Err(e) => lines.push(CheckLine { what: "credentials", result: Err(e.to_string()) }),
+        Err(e) => lines.push(CheckLine {
+            what: "credentials",
+            result: Err(e.to_string()),
+        }),
         Ok(parts) => {
             let (gh, hf) = tokio::join!(parts.github.probe(), parts.hf.probe());
-            lines.push(CheckLine { what: "GitHub App", result: gh.map(|app| format!("signed in as {app}")).map_err(|e| e.to_string()) });
-            lines.push(CheckLine { what: "HF Jobs", result: hf.map(|ns| format!("jobs run in namespace {ns}")).map_err(|e| e.to_string()) });
+            lines.push(CheckLine {
+                what: "GitHub App",
+                result: gh
+                    .map(|app| format!("signed in as {app}"))
+                    .map_err(|e| e.to_string()),
+            });
+            lines.push(CheckLine {
+                what: "HF Jobs",
+                result: hf
+                    .map(|ns| format!("jobs run in namespace {ns}"))
+                    .map_err(|e| e.to_string()),
+            });
             let hardware = parts.hf_client.list_hardware().await;
             lines.push(CheckLine {
                 what: "HF hardware",
-                result: hardware.map(|h| format!("{} flavors", h.len())).map_err(|e| e.to_string()),
+                result: hardware
+                    .map(|h| format!("{} flavors", h.len()))
+                    .map_err(|e| e.to_string()),
             });
         }
     }

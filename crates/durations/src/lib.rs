@@ -16,9 +16,13 @@ mod tests;
 /// Why a duration did not parse. The message names the text and the accepted forms.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
-    #[error("empty duration: write seconds (300) or a number with s, m, h or d (90s, 10m, 1.5h, 1d)")]
+    #[error(
+        "empty duration: write seconds (300) or a number with s, m, h or d (90s, 10m, 1.5h, 1d)"
+    )]
     Empty,
-    #[error("invalid duration '{0}': write seconds (300) or a number with s, m, h or d (90s, 10m, 1.5h, 1d)")]
+    #[error(
+        "invalid duration '{0}': write seconds (300) or a number with s, m, h or d (90s, 10m, 1.5h, 1d)"
+    )]
     Invalid(String),
     #[error("duration '{0}' is too long")]
     TooLong(String),
@@ -75,9 +79,9 @@ impl fmt::Display for Compact {
         let s = self.0;
         match s {
             0 => write!(f, "0s"),
-            _ if s % 86_400 == 0 => write!(f, "{}d", s / 86_400),
-            _ if s % 3_600 == 0 => write!(f, "{}h", s / 3_600),
-            _ if s % 60 == 0 => write!(f, "{}m", s / 60),
+            _ if s.is_multiple_of(86_400) => write!(f, "{}d", s / 86_400),
+            _ if s.is_multiple_of(3_600) => write!(f, "{}h", s / 3_600),
+            _ if s.is_multiple_of(60) => write!(f, "{}m", s / 60),
             _ => write!(f, "{s}s"),
         }
     }

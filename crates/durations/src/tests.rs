@@ -27,13 +27,18 @@ fn accepts_what_hf_jobs_timeout_accepts() {
 
 #[test]
 fn refuses_what_hf_jobs_refuses_with_a_message_naming_the_forms() {
-    for text in ["1.5", "2H", "1h30m", "-5", "+5", "abc", "m", ".", "1e3", "inf", "nan", "5 m", "1w"] {
+    for text in [
+        "1.5", "2H", "1h30m", "-5", "+5", "abc", "m", ".", "1e3", "inf", "nan", "5 m", "1w",
+    ] {
         let error = parse_seconds(text).unwrap_err();
         assert!(matches!(error, Error::Invalid(_)), "{text}: {error:?}");
         assert!(error.to_string().contains("90s, 10m, 1.5h, 1d"), "{error}");
     }
     assert_eq!(parse_seconds("  "), Err(Error::Empty));
-    assert!(matches!(parse_seconds("99999999999999999999999d"), Err(Error::TooLong(_))));
+    assert!(matches!(
+        parse_seconds("99999999999999999999999d"),
+        Err(Error::TooLong(_))
+    ));
 }
 
 #[test]

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use crate::client::GitHubAppClient;
 use crate::error::Error;
 use crate::models::{
-    CheckRun, CheckRunUpdate, DeliveryPage, DeliveryQuery, Installation, InstallationToken, Job,
-    JitOutcome, JitRequest, NewCheckRun, RepoRef, Runner, RunnerScope, WorkflowRun,
+    CheckRun, CheckRunUpdate, DeliveryPage, DeliveryQuery, Installation, InstallationToken,
+    JitOutcome, JitRequest, Job, NewCheckRun, RepoRef, Runner, RunnerScope, WorkflowRun,
 };
 use crate::tokens::TokenScope;
 
@@ -54,8 +54,12 @@ pub trait GitHubApi: Send + Sync {
         runner_id: u64,
     ) -> Result<(), Error>;
 
-    async fn get_job(&self, installation_id: u64, repo: &RepoRef, job_id: u64)
-    -> Result<Job, Error>;
+    async fn get_job(
+        &self,
+        installation_id: u64,
+        repo: &RepoRef,
+        job_id: u64,
+    ) -> Result<Job, Error>;
 
     async fn get_workflow_run(
         &self,

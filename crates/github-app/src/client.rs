@@ -15,7 +15,7 @@ use crate::auth::{AppIdentity, AppJwtSigner, Clock, SystemClock};
 use crate::error::{Error, classify};
 use crate::models::{
     App, AppManifestConversion, CheckRun, CheckRunUpdate, DeliveryPage, DeliveryQuery,
-    Installation, InstallationToken, Job, JitConfig, JitOutcome, JitRequest, NewCheckRun,
+    Installation, InstallationToken, JitConfig, JitOutcome, JitRequest, Job, NewCheckRun,
     RateLimits, RegistrationToken, RepoRef, Runner, RunnerList, RunnerScope, WorkflowRun,
 };
 use crate::tokens::{TokenCache, TokenScope, still_fresh};
@@ -61,7 +61,10 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// One try, no retries.
     pub fn none() -> Self {
-        Self { max_attempts: 1, ..Self::default() }
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
     }
 
     /// The wait after failed attempt number `attempt` (1-based).
@@ -107,10 +110,14 @@ impl ClientConfig {
         let url = Url::parse(base_url)
             .map_err(|e| Error::Config(format!("invalid base URL {base_url:?}: {e}")))?;
         if url.cannot_be_a_base() || !matches!(url.scheme(), "http" | "https") {
-            return Err(Error::Config(format!("base URL {base_url:?} is not an http(s) URL")));
+            return Err(Error::Config(format!(
+                "base URL {base_url:?} is not an http(s) URL"
+            )));
         }
         if url.query().is_some() || url.fragment().is_some() {
-            return Err(Error::Config(format!("base URL {base_url:?} has a query or fragment")));
+            return Err(Error::Config(format!(
+                "base URL {base_url:?} has a query or fragment"
+            )));
         }
         self.base_url = url;
         Ok(self)
@@ -177,7 +184,13 @@ struct Call {
 impl Call {
     fn new(method: Method, url: Url, auth: Auth) -> Self {
         let retry = matches!(method, Method::GET | Method::DELETE);
-        Self { method, url, auth, body: None, retry }
+        Self {
+            method,
+            url,
+            auth,
+            body: None,
+            retry,
+        }
     }
 
     fn json(mut self, body: &impl serde::Serialize) -> Result<Self, Error> {
@@ -221,7 +234,11 @@ pub(crate) fn next_link(header: &str) -> Option<String> {
             let param = param.trim();
             param
                 .strip_prefix("rel=")
-                .map(|rel| rel.trim_matches('"').split_whitespace().any(|r| r == "next"))
+                .map(|rel| {
+                    rel.trim_matches('"')
+                        .split_whitespace()
+                        .any(|r| r == "next")
+                })
                 .unwrap_or(false)
         });
         is_next.then(|| target.to_owned())
@@ -236,7 +253,10 @@ impl GitHubAppClient {
         let signer = AppJwtSigner::new(config.app.clone(), &config.private_key)?;
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static(MEDIA_TYPE));
-        headers.insert("x-github-api-version", HeaderValue::from_static(API_VERSION));
+        headers.insert(
+            "x-github-api-version",
+            HeaderValue::from_static(API_VERSION),
+        );
         let http = reqwest::Client::builder()
             .default_headers(headers)
             .user_agent(user_agent())
@@ -288,7 +308,9 @@ impl GitHubAppClient {
         let base = &self.inner.base_url;
         let base_path = base.path().trim_end_matches('/');
         if url.origin() != base.origin() || !url.path().starts_with(base_path) {
-            return Err(Error::Decode("a Link header points outside the API base URL".into()));
+            return Err(Error::Decode(
+                "a Link header points outside the API base URL".into(),
+            ));
         }
         Ok(url)
     }
@@ -334,7 +356,10 @@ impl GitHubAppClient {
                     && !refreshed_token
                 {
                     refreshed_token = true;
-                    inner.tokens.invalidate(*id, scope, token.expose_secret()).await;
+                    inner
+                        .tokens
+                        .invalidate(*id, scope, token.expose_secret())
+                        .await;
                     continue;
                 }
                 if !(call.retry && error.is_retryable() && attempt < inner.retry.max_attempts) {
@@ -361,13 +386,17 @@ impl GitHubAppClient {
 
     /// `GET /app`: the App itself.
     pub async fn app(&self) -> Result<App, Error> {
-        self.execute(Call::new(Method::GET, self.endpoint(&["app"]), Auth::Jwt)).await?.decode()
+        self.execute(Call::new(Method::GET, self.endpoint(&["app"]), Auth::Jwt))
+            .await?
+            .decode()
     }
 
     /// `GET /repos/{owner}/{repo}/installation`: the installation that covers a repository.
     pub async fn repository_installation(&self, repo: &RepoRef) -> Result<Installation, Error> {
         let url = self.endpoint(&["repos", &repo.owner, &repo.name, "installation"]);
-        self.execute(Call::new(Method::GET, url, Auth::Jwt)).await?.decode()
+        self.execute(Call::new(Method::GET, url, Auth::Jwt))
+            .await?
+            .decode()
     }
 
     /// An installation token for `scope`, from the cache while more than the refresh margin
@@ -424,26 +453,35 @@ impl GitHubAppClient {
         let next_cursor = match answer.next_link() {
             Some(link) => {
                 let next = self.follow(&link)?;
-                let cursor = next.query_pairs().find(|(k, _)| k == "cursor").map(|(_, v)| v);
+                let cursor = next
+                    .query_pairs()
+                    .find(|(k, _)| k == "cursor")
+                    .map(|(_, v)| v);
                 cursor.map(|c| c.into_owned())
             }
             None => None,
         };
-        Ok(DeliveryPage { deliveries: answer.decode()?, next_cursor })
+        Ok(DeliveryPage {
+            deliveries: answer.decode()?,
+            next_cursor,
+        })
     }
 
     /// `POST /app/hook/deliveries/{id}/attempts`: asks GitHub to deliver again (202).
     pub async fn redeliver(&self, delivery_id: u64) -> Result<(), Error> {
         let id = delivery_id.to_string();
         let url = self.endpoint(&["app", "hook", "deliveries", &id, "attempts"]);
-        self.execute(Call::new(Method::POST, url, Auth::Jwt)).await?;
+        self.execute(Call::new(Method::POST, url, Auth::Jwt))
+            .await?;
         Ok(())
     }
 
     /// `POST /app-manifests/{code}/conversions`, unauthenticated: finishes the manifest flow.
     pub async fn convert_manifest(&self, code: &str) -> Result<AppManifestConversion, Error> {
         let url = self.endpoint(&["app-manifests", code, "conversions"]);
-        self.execute(Call::new(Method::POST, url, Auth::None)).await?.decode()
+        self.execute(Call::new(Method::POST, url, Auth::None))
+            .await?
+            .decode()
     }
 
     /// `GET /rate_limit`, as an installation, or as the App when `installation_id` is `None`.
@@ -452,7 +490,9 @@ impl GitHubAppClient {
             Some(id) => Auth::Installation(id, TokenScope::all()),
             None => Auth::Jwt,
         };
-        self.execute(Call::new(Method::GET, self.endpoint(&["rate_limit"]), auth)).await?.decode()
+        self.execute(Call::new(Method::GET, self.endpoint(&["rate_limit"]), auth))
+            .await?
+            .decode()
     }
 
     // ----- Installation-level calls -----
@@ -472,8 +512,13 @@ impl GitHubAppClient {
         match self.execute(call).await {
             Ok(answer) => Ok(JitOutcome::Created(answer.decode::<JitConfig>()?)),
             Err(Error::Conflict { message }) => {
-                let runners = self.list_runners(installation_id, scope, Some(&request.name)).await?;
-                match runners.into_iter().find(|r| r.name.eq_ignore_ascii_case(&request.name)) {
+                let runners = self
+                    .list_runners(installation_id, scope, Some(&request.name))
+                    .await?;
+                match runners
+                    .into_iter()
+                    .find(|r| r.name.eq_ignore_ascii_case(&request.name))
+                {
                     Some(runner) => Ok(JitOutcome::AlreadyExists(runner)),
                     // Gone between the two calls: report the conflict rather than guess.
                     None => Err(Error::Conflict { message }),
@@ -491,7 +536,9 @@ impl GitHubAppClient {
     ) -> Result<RegistrationToken, Error> {
         let url = self.scope_endpoint(scope, &["actions", "runners", "registration-token"]);
         let auth = Auth::Installation(installation_id, TokenScope::all());
-        self.execute(Call::new(Method::POST, url, auth)).await?.decode()
+        self.execute(Call::new(Method::POST, url, auth))
+            .await?
+            .decode()
     }
 
     /// `GET .../actions/runners`, every page, optionally only runners named `name`.
@@ -531,7 +578,9 @@ impl GitHubAppClient {
         let id = runner_id.to_string();
         let url = self.scope_endpoint(scope, &["actions", "runners", &id]);
         let auth = Auth::Installation(installation_id, TokenScope::all());
-        self.execute(Call::new(Method::GET, url, auth)).await?.decode()
+        self.execute(Call::new(Method::GET, url, auth))
+            .await?
+            .decode()
     }
 
     /// `DELETE .../actions/runners/{id}`. A busy runner cannot be deleted (422, `Validation`).
@@ -558,7 +607,9 @@ impl GitHubAppClient {
         let id = job_id.to_string();
         let url = self.endpoint(&["repos", &repo.owner, &repo.name, "actions", "jobs", &id]);
         let auth = Auth::Installation(installation_id, TokenScope::all());
-        self.execute(Call::new(Method::GET, url, auth)).await?.decode()
+        self.execute(Call::new(Method::GET, url, auth))
+            .await?
+            .decode()
     }
 
     /// `GET /repos/{o}/{r}/actions/runs/{run_id}`; see [`WorkflowRun::is_from_fork`].
@@ -571,7 +622,9 @@ impl GitHubAppClient {
         let id = run_id.to_string();
         let url = self.endpoint(&["repos", &repo.owner, &repo.name, "actions", "runs", &id]);
         let auth = Auth::Installation(installation_id, TokenScope::all());
-        self.execute(Call::new(Method::GET, url, auth)).await?.decode()
+        self.execute(Call::new(Method::GET, url, auth))
+            .await?
+            .decode()
     }
 
     /// `POST /repos/{o}/{r}/check-runs`. Not retried: a retry could create a second check run.
@@ -583,7 +636,9 @@ impl GitHubAppClient {
     ) -> Result<CheckRun, Error> {
         let url = self.endpoint(&["repos", &repo.owner, &repo.name, "check-runs"]);
         let auth = Auth::Installation(installation_id, TokenScope::all());
-        self.execute(Call::new(Method::POST, url, auth).json(check_run)?).await?.decode()
+        self.execute(Call::new(Method::POST, url, auth).json(check_run)?)
+            .await?
+            .decode()
     }
 
     /// `PATCH /repos/{o}/{r}/check-runs/{id}`. Retried: setting the same fields twice is harmless.

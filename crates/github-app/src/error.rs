@@ -30,7 +30,10 @@ pub enum Error {
     Conflict { message: String },
     /// 422 (and 400): GitHub refused the request's content.
     #[error("validation failed: {message}{}", render_errors(errors))]
-    Validation { message: String, errors: Vec<String> },
+    Validation {
+        message: String,
+        errors: Vec<String>,
+    },
     /// A primary or secondary rate limit; try again after `retry_after`.
     #[error("rate limited: retry after {}s", retry_after.as_secs())]
     RateLimited { retry_after: Duration },
@@ -51,7 +54,10 @@ pub enum Error {
 impl Error {
     /// Whether trying the same call again later can succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::RateLimited { .. } | Error::Server { .. } | Error::Transport(_))
+        matches!(
+            self,
+            Error::RateLimited { .. } | Error::Server { .. } | Error::Transport(_)
+        )
     }
 
     pub(crate) fn transport(error: reqwest::Error) -> Self {
@@ -61,7 +67,11 @@ impl Error {
 }
 
 fn render_errors(errors: &[String]) -> String {
-    if errors.is_empty() { String::new() } else { format!(" ({})", errors.join("; ")) }
+    if errors.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", errors.join("; "))
+    }
 }
 
 /// GitHub's error body; `errors` is strings on runner endpoints and objects elsewhere.
@@ -98,13 +108,17 @@ pub(crate) fn classify(status: u16, headers: &HeaderMap, body: &[u8], now_epoch:
     let message = parsed.message.clone().unwrap_or_else(|| {
         let text = String::from_utf8_lossy(body);
         let text = text.trim();
-        if text.is_empty() { format!("HTTP {status}") } else { text.chars().take(200).collect() }
+        if text.is_empty() {
+            format!("HTTP {status}")
+        } else {
+            text.chars().take(200).collect()
+        }
     });
 
-    if status == 403 || status == 429 {
-        if let Some(retry_after) = rate_limit_wait(status, headers, &message, now_epoch) {
-            return Error::RateLimited { retry_after };
-        }
+    if (status == 403 || status == 429)
+        && let Some(retry_after) = rate_limit_wait(status, headers, &message, now_epoch)
+    {
+        return Error::RateLimited { retry_after };
     }
     match status {
         401 => Error::Unauthorized { message },
@@ -113,7 +127,11 @@ pub(crate) fn classify(status: u16, headers: &HeaderMap, body: &[u8], now_epoch:
         409 => Error::Conflict { message },
         400 | 422 => Error::Validation {
             message,
-            errors: parsed.errors.iter().map(describe_validation_error).collect(),
+            errors: parsed
+                .errors
+                .iter()
+                .map(describe_validation_error)
+                .collect(),
         },
         500..=599 => Error::Server { status },
         _ => Error::Unexpected { status, message },
@@ -139,7 +157,9 @@ fn rate_limit_wait(
         return Some(wait);
     }
     let lower = message.to_ascii_lowercase();
-    if status == 429 || lower.contains("secondary rate limit") || lower.contains("rate limit exceeded")
+    if status == 429
+        || lower.contains("secondary rate limit")
+        || lower.contains("rate limit exceeded")
     {
         return Some(SECONDARY_RATE_LIMIT_WAIT);
     }

@@ -43,12 +43,12 @@ mod tests;
 
 pub use api::GitHubApi;
 pub use auth::{AppIdentity, AppJwtSigner, Clock, ManualClock, SystemClock};
-pub use client::{ClientConfig, GitHubAppClient, RetryPolicy, API_VERSION, DEFAULT_BASE_URL};
+pub use client::{API_VERSION, ClientConfig, DEFAULT_BASE_URL, GitHubAppClient, RetryPolicy};
 pub use error::Error;
 pub use models::{
     App, AppManifestConversion, CheckRun, CheckRunOutput, CheckRunUpdate, Delivery, DeliveryPage,
-    DeliveryQuery, DeliveryStatus, Installation, InstallationToken, Job, JitConfig, JitOutcome,
-    JitRequest, JobStatus, NewCheckRun, RateLimits, RegistrationToken, RepoRef, Runner,
+    DeliveryQuery, DeliveryStatus, Installation, InstallationToken, JitConfig, JitOutcome,
+    JitRequest, Job, JobStatus, NewCheckRun, RateLimits, RegistrationToken, RepoRef, Runner,
     RunnerLabel, RunnerScope, WorkflowRun,
 };
 pub use tokens::TokenScope;

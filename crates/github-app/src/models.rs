@@ -17,7 +17,10 @@ pub struct RepoRef {
 
 impl RepoRef {
     pub fn new(owner: impl Into<String>, name: impl Into<String>) -> Self {
-        Self { owner: owner.into(), name: name.into() }
+        Self {
+            owner: owner.into(),
+            name: name.into(),
+        }
     }
 
     /// Parses `owner/name`.
@@ -185,7 +188,12 @@ pub struct JitRequest {
 impl JitRequest {
     /// A request in the default runner group (id 1), with GitHub's default work folder.
     pub fn new(name: impl Into<String>, labels: Vec<String>) -> Self {
-        Self { name: name.into(), runner_group_id: 1, labels, work_folder: None }
+        Self {
+            name: name.into(),
+            runner_group_id: 1,
+            labels,
+            work_folder: None,
+        }
     }
 }
 

@@ -24,7 +24,9 @@ fn decode_claims(jwt: &str) -> Value {
     let key = jsonwebtoken::DecodingKey::from_rsa_pem(keys::APP_PUBLIC_KEY.as_bytes()).unwrap();
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.validate_exp = false;
-    jsonwebtoken::decode::<Value>(jwt, &key, &validation).unwrap().claims
+    jsonwebtoken::decode::<Value>(jwt, &key, &validation)
+        .unwrap()
+        .claims
 }
 
 #[test]
@@ -58,7 +60,10 @@ fn unreadable_keys_are_config_errors_that_do_not_quote_the_key() {
 
 #[test]
 fn debug_output_redacts_keys_and_tokens() {
-    let config = ClientConfig::new(AppIdentity::AppId(1), SecretString::from(keys::APP_PRIVATE_KEY_PKCS1));
+    let config = ClientConfig::new(
+        AppIdentity::AppId(1),
+        SecretString::from(keys::APP_PRIVATE_KEY_PKCS1),
+    );
     let client = GitHubAppClient::new(config.clone()).unwrap();
     for text in [format!("{config:?}"), format!("{client:?}")] {
         assert!(!text.contains("PRIVATE KEY"), "{text}");
@@ -73,24 +78,44 @@ fn debug_output_redacts_keys_and_tokens() {
 #[test]
 fn endpoints_join_under_a_base_with_a_path() {
     let key = SecretString::from(keys::APP_PRIVATE_KEY_PKCS1);
-    for base in ["https://ghe.example.com/api/v3", "https://ghe.example.com/api/v3/"] {
-        let config = ClientConfig::new(AppIdentity::AppId(1), key.clone()).with_base_url(base).unwrap();
+    for base in [
+        "https://ghe.example.com/api/v3",
+        "https://ghe.example.com/api/v3/",
+    ] {
+        let config = ClientConfig::new(AppIdentity::AppId(1), key.clone())
+            .with_base_url(base)
+            .unwrap();
         let client = GitHubAppClient::new(config).unwrap();
         assert_eq!(
-            client.endpoint(&["repos", "o", "r", "installation"]).as_str(),
+            client
+                .endpoint(&["repos", "o", "r", "installation"])
+                .as_str(),
             "https://ghe.example.com/api/v3/repos/o/r/installation"
         );
         // Odd names stay one segment each.
         assert_eq!(
-            client.endpoint(&["app-manifests", "a/b?c", "conversions"]).as_str(),
+            client
+                .endpoint(&["app-manifests", "a/b?c", "conversions"])
+                .as_str(),
             "https://ghe.example.com/api/v3/app-manifests/a%2Fb%3Fc/conversions"
         );
     }
-    let client = GitHubAppClient::new(ClientConfig::new(AppIdentity::AppId(1), key.clone())).unwrap();
-    assert_eq!(client.endpoint(&["app"]).as_str(), "https://api.github.com/app");
+    let client =
+        GitHubAppClient::new(ClientConfig::new(AppIdentity::AppId(1), key.clone())).unwrap();
+    assert_eq!(
+        client.endpoint(&["app"]).as_str(),
+        "https://api.github.com/app"
+    );
 
-    for bad in ["not a url", "mailto:x@example.com", "ftp://example.com", "https://x.com/?q=1"] {
-        let error = ClientConfig::new(AppIdentity::AppId(1), key.clone()).with_base_url(bad).unwrap_err();
+    for bad in [
+        "not a url",
+        "mailto:x@example.com",
+        "ftp://example.com",
+        "https://x.com/?q=1",
+    ] {
+        let error = ClientConfig::new(AppIdentity::AppId(1), key.clone())
+            .with_base_url(bad)
+            .unwrap_err();
         assert!(matches!(error, Error::Config(_)), "{bad}: {error:?}");
     }
 }
@@ -98,23 +123,47 @@ fn endpoints_join_under_a_base_with_a_path() {
 #[test]
 fn next_link_finds_the_next_relation_only() {
     let header = r#"<https://api.github.com/x?page=1>; rel="prev", <https://api.github.com/x?page=3>; rel="next", <https://api.github.com/x?page=9>; rel="last""#;
-    assert_eq!(next_link(header).as_deref(), Some("https://api.github.com/x?page=3"));
+    assert_eq!(
+        next_link(header).as_deref(),
+        Some("https://api.github.com/x?page=3")
+    );
     assert_eq!(next_link(r#"<https://a/x?page=9>; rel="last""#), None);
     assert_eq!(next_link(""), None);
     assert_eq!(next_link("garbage"), None);
-    assert_eq!(next_link(r#"<https://a/x?cursor=v1_5>; rel="next""#).as_deref(), Some("https://a/x?cursor=v1_5"));
+    assert_eq!(
+        next_link(r#"<https://a/x?cursor=v1_5>; rel="next""#).as_deref(),
+        Some("https://a/x?cursor=v1_5")
+    );
 }
 
 #[test]
 fn classify_maps_statuses_by_meaning() {
     let body = |message: &str| json!({ "message": message, "documentation_url": "d" }).to_string();
     let none = HeaderMap::new();
-    assert!(matches!(classify(401, &none, body("Bad credentials").as_bytes(), 0), Error::Unauthorized { .. }));
-    assert!(matches!(classify(403, &none, body("Resource not accessible").as_bytes(), 0), Error::Forbidden { .. }));
-    assert!(matches!(classify(404, &none, body("Not Found").as_bytes(), 0), Error::NotFound { .. }));
-    assert!(matches!(classify(409, &none, body("Already exists").as_bytes(), 0), Error::Conflict { .. }));
-    assert!(matches!(classify(503, &none, b"<html>", 0), Error::Server { status: 503 }));
-    assert!(matches!(classify(410, &none, b"", 0), Error::Unexpected { status: 410, .. }));
+    assert!(matches!(
+        classify(401, &none, body("Bad credentials").as_bytes(), 0),
+        Error::Unauthorized { .. }
+    ));
+    assert!(matches!(
+        classify(403, &none, body("Resource not accessible").as_bytes(), 0),
+        Error::Forbidden { .. }
+    ));
+    assert!(matches!(
+        classify(404, &none, body("Not Found").as_bytes(), 0),
+        Error::NotFound { .. }
+    ));
+    assert!(matches!(
+        classify(409, &none, body("Already exists").as_bytes(), 0),
+        Error::Conflict { .. }
+    ));
+    assert!(matches!(
+        classify(503, &none, b"<html>", 0),
+        Error::Server { status: 503 }
+    ));
+    assert!(matches!(
+        classify(410, &none, b"", 0),
+        Error::Unexpected { status: 410, .. }
+    ));
 
     let validation = json!({ "message": "Validation Failed", "errors": [
         "plain text", { "resource": "CheckRun", "field": "head_sha", "code": "missing_field" },
@@ -122,7 +171,10 @@ fn classify_maps_statuses_by_meaning() {
     match classify(422, &none, validation.to_string().as_bytes(), 0) {
         Error::Validation { message, errors } => {
             assert_eq!(message, "Validation Failed");
-            assert_eq!(errors, ["plain text", "CheckRun head_sha missing_field", "explained"]);
+            assert_eq!(
+                errors,
+                ["plain text", "CheckRun head_sha missing_field", "explained"]
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -137,26 +189,58 @@ fn classify_recognises_primary_and_secondary_rate_limits() {
             _ => None,
         }
     };
-    let primary = [("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1090")];
-    assert_eq!(limited(403, &primary, "API rate limit exceeded"), Some(Duration::from_secs(90)));
+    let primary = [
+        ("x-ratelimit-remaining", "0"),
+        ("x-ratelimit-reset", "1090"),
+    ];
+    assert_eq!(
+        limited(403, &primary, "API rate limit exceeded"),
+        Some(Duration::from_secs(90))
+    );
     assert_eq!(limited(429, &primary, "x"), Some(Duration::from_secs(90)));
     // A reset in the past means "now".
     let past = [("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "10")];
     assert_eq!(limited(403, &past, "x"), Some(Duration::ZERO));
     // retry-after wins.
-    let both = [("retry-after", "7"), ("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "1090")];
+    let both = [
+        ("retry-after", "7"),
+        ("x-ratelimit-remaining", "0"),
+        ("x-ratelimit-reset", "1090"),
+    ];
     assert_eq!(limited(403, &both, "x"), Some(Duration::from_secs(7)));
     let secondary = "You have exceeded a secondary rate limit. Please wait.";
     assert_eq!(limited(403, &[], secondary), Some(Duration::from_secs(60)));
-    assert_eq!(limited(429, &[], "Too Many Requests"), Some(Duration::from_secs(60)));
+    assert_eq!(
+        limited(429, &[], "Too Many Requests"),
+        Some(Duration::from_secs(60))
+    );
     // A 403 with requests left is a permission problem, not a rate limit.
-    assert_eq!(limited(403, &[("x-ratelimit-remaining", "4999")], "Forbidden"), None);
+    assert_eq!(
+        limited(403, &[("x-ratelimit-remaining", "4999")], "Forbidden"),
+        None
+    );
 
-    assert!(Error::RateLimited { retry_after: Duration::ZERO }.is_retryable());
+    assert!(
+        Error::RateLimited {
+            retry_after: Duration::ZERO
+        }
+        .is_retryable()
+    );
     assert!(Error::Server { status: 502 }.is_retryable());
     assert!(Error::Transport("reset".into()).is_retryable());
-    assert!(!Error::NotFound { message: String::new() }.is_retryable());
-    assert!(!Error::Validation { message: String::new(), errors: vec![] }.is_retryable());
+    assert!(
+        !Error::NotFound {
+            message: String::new()
+        }
+        .is_retryable()
+    );
+    assert!(
+        !Error::Validation {
+            message: String::new(),
+            errors: vec![]
+        }
+        .is_retryable()
+    );
 }
 
 #[test]
@@ -186,8 +270,12 @@ fn tokens_are_fresh_until_the_margin() {
 
 #[test]
 fn token_scopes_are_normalised_and_serialised_as_github_expects() {
-    let a = TokenScope::all().repositories(["b", "a", "b"]).permission("administration", "write");
-    let b = TokenScope::all().permission("administration", "write").repositories(["a", "b"]);
+    let a = TokenScope::all()
+        .repositories(["b", "a", "b"])
+        .permission("administration", "write");
+    let b = TokenScope::all()
+        .permission("administration", "write")
+        .repositories(["a", "b"]);
     assert_eq!(a, b);
     assert_eq!(
         serde_json::to_value(&a).unwrap(),
@@ -202,12 +290,18 @@ fn registration_token_expiry_accepts_offsets_and_fractions() {
     let token: RegistrationToken = serde_json::from_value(json!({
         "token": "LLBF3JGZDX3P5PMEXLND6TS6FCWO6", "expires_at": "2020-01-22T12:13:35.123-08:00" }))
     .unwrap();
-    assert_eq!(token.expires_at, "2020-01-22T20:13:35.123Z".parse::<Timestamp>().unwrap());
+    assert_eq!(
+        token.expires_at,
+        "2020-01-22T20:13:35.123Z".parse::<Timestamp>().unwrap()
+    );
 }
 
 #[test]
 fn repo_refs_parse_owner_and_name() {
-    assert_eq!(RepoRef::parse("octo/hello"), Some(RepoRef::new("octo", "hello")));
+    assert_eq!(
+        RepoRef::parse("octo/hello"),
+        Some(RepoRef::new("octo", "hello"))
+    );
     for bad in ["octo", "/hello", "octo/", "a/b/c"] {
         assert_eq!(RepoRef::parse(bad), None, "{bad}");
     }

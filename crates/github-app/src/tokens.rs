@@ -71,26 +71,44 @@ pub(crate) struct TokenCache {
 impl TokenCache {
     pub(crate) fn slot(&self, installation_id: u64, scope: &TokenScope) -> Slot {
         let mut slots = self.slots.lock().unwrap();
-        slots.entry((installation_id, scope.clone())).or_default().clone()
+        slots
+            .entry((installation_id, scope.clone()))
+            .or_default()
+            .clone()
     }
 
     /// Forgets `rejected` if it is still the cached token (another caller may have replaced it).
-    pub(crate) async fn invalidate(&self, installation_id: u64, scope: &TokenScope, rejected: &str) {
+    pub(crate) async fn invalidate(
+        &self,
+        installation_id: u64,
+        scope: &TokenScope,
+        rejected: &str,
+    ) {
         let slot = self.slot(installation_id, scope);
         let mut cached = slot.lock().await;
-        if cached.as_ref().is_some_and(|t| t.token.expose_secret() == rejected) {
+        if cached
+            .as_ref()
+            .is_some_and(|t| t.token.expose_secret() == rejected)
+        {
             *cached = None;
         }
     }
 
     /// Forgets every token of an installation (for example after it was suspended).
     pub(crate) fn forget_installation(&self, installation_id: u64) {
-        self.slots.lock().unwrap().retain(|(id, _), _| *id != installation_id);
+        self.slots
+            .lock()
+            .unwrap()
+            .retain(|(id, _), _| *id != installation_id);
     }
 }
 
 /// Whether a cached token is still good for at least `margin` from `now`.
-pub(crate) fn still_fresh(token: &InstallationToken, now: Timestamp, margin: std::time::Duration) -> bool {
+pub(crate) fn still_fresh(
+    token: &InstallationToken,
+    now: Timestamp,
+    margin: std::time::Duration,
+) -> bool {
     let margin = jiff::SignedDuration::try_from(margin).unwrap_or(jiff::SignedDuration::MAX);
     match now.checked_add(margin) {
         Ok(deadline) => token.expires_at > deadline,

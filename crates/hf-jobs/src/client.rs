@@ -18,8 +18,12 @@ use crate::error::{self, Error};
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 
 /// The `User-Agent` of every request: Ferry and its version, then this crate.
-pub const USER_AGENT: &str =
-    concat!("ferry/", env!("CARGO_PKG_VERSION"), "; hf-jobs/", env!("CARGO_PKG_VERSION"));
+pub const USER_AGENT: &str = concat!(
+    "ferry/",
+    env!("CARGO_PKG_VERSION"),
+    "; hf-jobs/",
+    env!("CARGO_PKG_VERSION")
+);
 
 /// A Hugging Face Hub client. Cheap to clone: clones share the connection pool and the
 /// namespace looked up from `whoami-v2`.
@@ -198,12 +202,14 @@ impl HfClient {
                 message: "no token: whoami needs an access token (set one on the client)".into(),
             });
         }
-        self.get_json(&["api", "whoami-v2"], &[]).await.map_err(|e| match e {
-            Error::Unauthorized { message } => {
-                Error::Unauthorized { message: format!("Invalid user token. {message}") }
-            }
-            other => other,
-        })
+        self.get_json(&["api", "whoami-v2"], &[])
+            .await
+            .map_err(|e| match e {
+                Error::Unauthorized { message } => Error::Unauthorized {
+                    message: format!("Invalid user token. {message}"),
+                },
+                other => other,
+            })
     }
 
     /// The namespace calls act in: the one given to the builder, else `name` from `whoami-v2`,
@@ -221,7 +227,10 @@ impl HfClient {
     /// The endpoint joined with percent-encoded path segments.
     pub(crate) fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.inner.endpoint.clone();
-        url.path_segments_mut().expect("checked in build").pop_if_empty().extend(segments);
+        url.path_segments_mut()
+            .expect("checked in build")
+            .pop_if_empty()
+            .extend(segments);
         url
     }
 
@@ -238,8 +247,15 @@ impl HfClient {
     }
 
     /// Sends a request and turns non-2xx answers into [`Error`]s. No retries: callers decide.
-    pub(crate) async fn send(&self, builder: RequestBuilder, what: &str) -> Result<Response, Error> {
-        let response = builder.send().await.map_err(|e| Error::from_transport(e, what))?;
+    pub(crate) async fn send(
+        &self,
+        builder: RequestBuilder,
+        what: &str,
+    ) -> Result<Response, Error> {
+        let response = builder
+            .send()
+            .await
+            .map_err(|e| Error::from_transport(e, what))?;
         check_status(response, what).await
     }
 
@@ -250,7 +266,9 @@ impl HfClient {
     ) -> Result<T, Error> {
         let url = self.url(segments);
         let what = format!("GET {}", url.path());
-        let response = self.send(self.request(Method::GET, url, false).query(query), &what).await?;
+        let response = self
+            .send(self.request(Method::GET, url, false).query(query), &what)
+            .await?;
         read_json(response, &what).await
     }
 
@@ -286,7 +304,9 @@ impl HfClient {
 /// Rejects empty ids and ids with `/`, which would address another resource.
 pub(crate) fn check_segment(kind: &str, value: &str) -> Result<(), Error> {
     if value.is_empty() || value.contains('/') || value == "." || value == ".." {
-        return Err(Error::InvalidInput(format!("invalid {kind} '{value}': expected a non-empty name without '/'")));
+        return Err(Error::InvalidInput(format!(
+            "invalid {kind} '{value}': expected a non-empty name without '/'"
+        )));
     }
     Ok(())
 }
@@ -301,8 +321,14 @@ pub(crate) async fn check_status(response: Response, what: &str) -> Result<Respo
     Err(error::from_response(status.as_u16(), &headers, &body, what))
 }
 
-pub(crate) async fn read_json<T: DeserializeOwned>(response: Response, what: &str) -> Result<T, Error> {
-    let body = response.bytes().await.map_err(|e| Error::from_transport(e, what))?;
+pub(crate) async fn read_json<T: DeserializeOwned>(
+    response: Response,
+    what: &str,
+) -> Result<T, Error> {
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| Error::from_transport(e, what))?;
     serde_json::from_slice(&body).map_err(|e| {
         let snippet: String = String::from_utf8_lossy(&body).chars().take(200).collect();
         Error::InvalidResponse(format!("{what}: {e} in {snippet:?}"))

@@ -28,7 +28,10 @@ pub enum Error {
     Conflict { message: String },
     /// 429. `retry_after` comes from `Retry-After` or the `t=` of the `RateLimit` header.
     #[error("rate limited{}: {message}", retry_after.map(|d| format!(" (retry after {}s)", d.as_secs())).unwrap_or_default())]
-    RateLimited { retry_after: Option<Duration>, message: String },
+    RateLimited {
+        retry_after: Option<Duration>,
+        message: String,
+    },
     /// Any other HTTP status (5xx, and 4xx the Hub does not document for these endpoints).
     #[error("HTTP {status}: {message}")]
     Server { status: u16, message: String },
@@ -92,15 +95,24 @@ impl Error {
 /// Builds the error for a non-2xx answer. `what` names the call (`GET /api/jobs/alice/123`).
 pub(crate) fn from_response(status: u16, headers: &HeaderMap, body: &[u8], what: &str) -> Error {
     let server = server_message(headers, body);
-    let message = if server.is_empty() { format!("{what} answered {status}") } else { server };
+    let message = if server.is_empty() {
+        format!("{what} answered {status}")
+    } else {
+        server
+    };
     match status {
         400 | 422 => Error::BadRequest { message },
         401 => Error::Unauthorized { message },
         402 => Error::PaymentRequired { message },
         403 => Error::Forbidden { message },
-        404 => Error::NotFound { message: format!("{message} ({what})") },
+        404 => Error::NotFound {
+            message: format!("{message} ({what})"),
+        },
         409 => Error::Conflict { message },
-        429 => Error::RateLimited { retry_after: retry_after(headers), message },
+        429 => Error::RateLimited {
+            retry_after: retry_after(headers),
+            message,
+        },
         _ => Error::Server { status, message },
     }
 }
@@ -121,12 +133,19 @@ pub(crate) fn server_message(headers: &HeaderMap, body: &[u8]) -> String {
                     lines.extend(items.iter().map(value_text));
                 }
                 Some(error) if !error.is_null() => match description {
-                    Some(description) => lines.push(format!("{}: {description}", value_text(error))),
+                    Some(description) => {
+                        lines.push(format!("{}: {description}", value_text(error)))
+                    }
                     None => lines.push(value_text(error)),
                 },
                 _ => lines.extend(description.map(str::to_owned)),
             }
-            for error in data.get("errors").and_then(|e| e.as_array()).into_iter().flatten() {
+            for error in data
+                .get("errors")
+                .and_then(|e| e.as_array())
+                .into_iter()
+                .flatten()
+            {
                 if let Some(message) = error.get("message") {
                     lines.push(value_text(message));
                 }
@@ -143,7 +162,11 @@ pub(crate) fn server_message(headers: &HeaderMap, body: &[u8]) -> String {
         }
     }
     let mut unique: Vec<String> = Vec::new();
-    for line in lines.into_iter().map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()) {
+    for line in lines
+        .into_iter()
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+    {
         if !unique.contains(&line) {
             unique.push(line);
         }

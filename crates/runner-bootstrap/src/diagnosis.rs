@@ -58,7 +58,10 @@ pub fn machine(runner_dir: &Path, path: &str) -> Diagnosis {
     d.fact("gpus", gpus(path));
     d.fact("free disk", free_disk(runner_dir));
     match ca_bundle() {
-        Some((bundle, size)) => d.fact("ca certificates", format!("{} ({size} bytes)", bundle.display())),
+        Some((bundle, size)) => d.fact(
+            "ca certificates",
+            format!("{} ({size} bytes)", bundle.display()),
+        ),
         None => {
             d.fact("ca certificates", "none found");
             d.warn("no CA certificate bundle found: HTTPS to GitHub will fail; install ca-certificates");
@@ -95,8 +98,16 @@ fn gpus(path: &str) -> String {
     };
     match probe(&smi, &["-L"], path) {
         Ok(out) => {
-            let list: Vec<&str> = out.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-            if list.is_empty() { "none (nvidia-smi lists no GPU)".to_owned() } else { list.join("; ") }
+            let list: Vec<&str> = out
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            if list.is_empty() {
+                "none (nvidia-smi lists no GPU)".to_owned()
+            } else {
+                list.join("; ")
+            }
         }
         Err(reason) => format!("unknown ({reason})"),
     }
@@ -105,8 +116,12 @@ fn gpus(path: &str) -> String {
 fn free_disk(dir: &Path) -> String {
     match nix::sys::statvfs::statvfs(dir) {
         Ok(stat) => {
-            let bytes = stat.blocks_available() as u64 * stat.fragment_size() as u64;
-            format!("{:.1} GiB available in {}", bytes as f64 / (1u64 << 30) as f64, dir.display())
+            let bytes = stat.blocks_available() * stat.fragment_size();
+            format!(
+                "{:.1} GiB available in {}",
+                bytes as f64 / (1u64 << 30) as f64,
+                dir.display()
+            )
         }
         Err(e) => format!("unknown ({e})"),
     }
@@ -122,9 +137,13 @@ fn ca_bundle() -> Option<(PathBuf, u64)> {
 /// Finds an executable in a `PATH`-style list.
 pub fn find_in_path(program: &str, path: &str) -> Option<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
-    path.split(':').filter(|d| !d.is_empty()).map(|d| Path::new(d).join(program)).find(|p| {
-        p.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    })
+    path.split(':')
+        .filter(|d| !d.is_empty())
+        .map(|d| Path::new(d).join(program))
+        .find(|p| {
+            p.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
 }
 
 /// Runs a probe with only `PATH` set and returns its stdout, bounded by [`PROBE_TIMEOUT`].
@@ -145,7 +164,11 @@ fn probe(program: &Path, args: &[&str], path: &str) -> Result<String, String> {
             Ok(None) if Instant::now() >= deadline => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("{} did not answer within {}s", program.display(), PROBE_TIMEOUT.as_secs()));
+                return Err(format!(
+                    "{} did not answer within {}s",
+                    program.display(),
+                    PROBE_TIMEOUT.as_secs()
+                ));
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(50)),
             Err(e) => return Err(e.to_string()),
@@ -153,7 +176,11 @@ fn probe(program: &Path, args: &[&str], path: &str) -> Result<String, String> {
     }
     let output = child.wait_with_output().map_err(|e| e.to_string())?;
     if !output.status.success() {
-        return Err(format!("{} exited with {}", program.display(), output.status));
+        return Err(format!(
+            "{} exited with {}",
+            program.display(),
+            output.status
+        ));
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }

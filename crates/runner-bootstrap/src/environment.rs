@@ -94,10 +94,14 @@ pub fn runner_environment(
         .filter(|(name, _)| !is_credential_name(name) && name.as_str() != vars::HOOK_JOB_STARTED)
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    out.entry("PATH".to_owned()).or_insert_with(|| DEFAULT_PATH.to_owned());
+    out.entry("PATH".to_owned())
+        .or_insert_with(|| DEFAULT_PATH.to_owned());
     match run_as {
         RunAs::Account(account) => {
-            out.insert("HOME".to_owned(), account.home.to_string_lossy().into_owned());
+            out.insert(
+                "HOME".to_owned(),
+                account.home.to_string_lossy().into_owned(),
+            );
             out.insert("USER".to_owned(), account.name.clone());
             out.insert("LOGNAME".to_owned(), account.name.clone());
             // The runner's own root check does not apply, but a stale opt-in must not leak.

@@ -10,13 +10,20 @@ use std::path::PathBuf;
 pub enum Error {
     /// A required input is not set (or is empty).
     #[error("{name} is not set: {hint}")]
-    MissingInput { name: &'static str, hint: &'static str },
+    MissingInput {
+        name: &'static str,
+        hint: &'static str,
+    },
     /// An input is set but cannot be used.
     #[error("{name} is invalid: {reason}")]
     InvalidInput { name: String, reason: String },
     /// Two inputs exclude each other.
     #[error("{first} and {second} are both set: {hint}")]
-    ConflictingInputs { first: &'static str, second: &'static str, hint: &'static str },
+    ConflictingInputs {
+        first: &'static str,
+        second: &'static str,
+        hint: &'static str,
+    },
     /// The runner directory lacks a script the chosen mode needs.
     #[error("runner directory {dir}: {reason}")]
     RunnerDir { dir: PathBuf, reason: String },
@@ -32,10 +39,16 @@ pub enum Error {
     RootNotAllowed,
     /// A file or directory the entrypoint needs could not be prepared.
     #[error("{context}: {source}")]
-    Io { context: String, source: std::io::Error },
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
     /// A runner script could not be started.
     #[error("cannot start {program}: {source}")]
-    Spawn { program: PathBuf, source: std::io::Error },
+    Spawn {
+        program: PathBuf,
+        source: std::io::Error,
+    },
     /// Waiting for or signalling the runner failed at the OS level.
     #[error("supervising the runner failed: {0}")]
     Supervise(String),
@@ -57,10 +70,16 @@ impl Error {
     }
 
     pub(crate) fn invalid(name: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::InvalidInput { name: name.into(), reason: reason.into() }
+        Error::InvalidInput {
+            name: name.into(),
+            reason: reason.into(),
+        }
     }
 
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        Error::Io { context: context.into(), source }
+        Error::Io {
+            context: context.into(),
+            source,
+        }
     }
 }

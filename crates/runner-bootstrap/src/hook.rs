@@ -29,25 +29,43 @@ impl JobStartHook {
     /// Writes the hook into a fresh directory under `base`. `owner` is the uid/gid the runner
     /// will have when it differs from the entrypoint's: only the marker directory is theirs, the
     /// script stays read-only to them.
-    pub fn install(base: &Path, chained: Option<&Path>, owner: Option<(u32, u32)>) -> Result<Self, Error> {
+    pub fn install(
+        base: &Path,
+        chained: Option<&Path>,
+        owner: Option<(u32, u32)>,
+    ) -> Result<Self, Error> {
         let dir = tempfile::Builder::new()
             .prefix("ferry-runner-")
             .tempdir_in(base)
-            .map_err(|e| Error::io(format!("cannot create a state directory in {}", base.display()), e))?;
+            .map_err(|e| {
+                Error::io(
+                    format!("cannot create a state directory in {}", base.display()),
+                    e,
+                )
+            })?;
         set_mode(dir.path(), 0o755)?;
         let marker_dir = dir.path().join("marker");
-        fs::create_dir(&marker_dir).map_err(|e| Error::io(format!("cannot create {}", marker_dir.display()), e))?;
+        fs::create_dir(&marker_dir)
+            .map_err(|e| Error::io(format!("cannot create {}", marker_dir.display()), e))?;
         set_mode(&marker_dir, 0o755)?;
         if let Some((uid, gid)) = owner {
-            std::os::unix::fs::chown(&marker_dir, Some(uid), Some(gid))
-                .map_err(|e| Error::io(format!("cannot hand {} to uid {uid}", marker_dir.display()), e))?;
+            std::os::unix::fs::chown(&marker_dir, Some(uid), Some(gid)).map_err(|e| {
+                Error::io(
+                    format!("cannot hand {} to uid {uid}", marker_dir.display()),
+                    e,
+                )
+            })?;
         }
         let marker = marker_dir.join(MARKER_NAME);
         let script = dir.path().join(SCRIPT_NAME);
         fs::write(&script, script_text(&marker, chained))
             .map_err(|e| Error::io(format!("cannot write {}", script.display()), e))?;
         set_mode(&script, 0o755)?;
-        Ok(JobStartHook { dir, script, marker })
+        Ok(JobStartHook {
+            dir,
+            script,
+            marker,
+        })
     }
 
     /// The value for `ACTIONS_RUNNER_HOOK_JOB_STARTED`.
@@ -76,7 +94,10 @@ pub fn script_text(marker: &Path, chained: Option<&Path>) -> String {
     let mut text = String::from(
         "#!/bin/sh\n# Written by Ferry's runner-entrypoint: tells it that this runner has started a job.\n",
     );
-    text.push_str(&format!("touch {} 2>/dev/null || true\n", shell_quote(&marker.to_string_lossy())));
+    text.push_str(&format!(
+        "touch {} 2>/dev/null || true\n",
+        shell_quote(&marker.to_string_lossy())
+    ));
     if let Some(hook) = chained {
         let hook = shell_quote(&hook.to_string_lossy());
         text.push_str("# The image's own job-started hook, run the way the runner would run it.\n");

@@ -43,7 +43,8 @@ pub fn check_runner_dir(settings: &Settings) -> Result<(), Error> {
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// `config.sh` for an ephemeral, unattended registration. The token goes in
@@ -73,8 +74,17 @@ pub fn configure(
         args.extend(["--runnergroup".into(), group.clone()]);
     }
     let mut env = base_env.clone();
-    env.insert(vars::RUNNER_INPUT_TOKEN.to_owned(), expose(&registration.token).to_owned());
-    Launch { program: runner_dir.join(CONFIG_SCRIPT), args, env, cwd: runner_dir.to_owned(), switch_to }
+    env.insert(
+        vars::RUNNER_INPUT_TOKEN.to_owned(),
+        expose(&registration.token).to_owned(),
+    );
+    Launch {
+        program: runner_dir.join(CONFIG_SCRIPT),
+        args,
+        env,
+        cwd: runner_dir.to_owned(),
+        switch_to,
+    }
 }
 
 /// `run.sh` with the job-started hook and, for JIT, `ACTIONS_RUNNER_INPUT_JITCONFIG`.
@@ -86,9 +96,15 @@ pub fn run(
     switch_to: Option<(u32, u32)>,
 ) -> Launch {
     let mut env = base_env.clone();
-    env.insert(vars::HOOK_JOB_STARTED.to_owned(), hook_script.to_string_lossy().into_owned());
+    env.insert(
+        vars::HOOK_JOB_STARTED.to_owned(),
+        hook_script.to_string_lossy().into_owned(),
+    );
     if let Credential::Jit(config) = credential {
-        env.insert(vars::RUNNER_INPUT_JITCONFIG.to_owned(), expose(config).to_owned());
+        env.insert(
+            vars::RUNNER_INPUT_JITCONFIG.to_owned(),
+            expose(config).to_owned(),
+        );
     }
     Launch {
         program: runner_dir.join(RUN_SCRIPT),

@@ -8,7 +8,8 @@
 //!   (`RUNNER_JITCONFIG`, preferred) or the reference dispatcher's registration-token contract
 //!   (`RUNNER_TOKEN`, `GH_REPO`, `RUNNER_NAME`, `RUNNER_LABELS`, `RUNNER_GROUP`,
 //!   `RUNNER_WORKDIR`), plus `RUNNER_DIR`, `RUNNER_IDLE_TIMEOUT`, `RUNNER_MAX_LIFETIME`,
-//!   `RUNNER_STOP_GRACE`, `RUNNER_USER`, `RUNNER_ALLOW_RUNASROOT`, `RUNNER_ENV_PASSTHROUGH`.
+//!   `RUNNER_STOP_GRACE`, `RUNNER_USER`, `RUNNER_ALLOW_RUNASROOT`, `RUNNER_ENV_PASSTHROUGH`,
+//!   `RUNNER_STATE_DIR` (documented in `docs/runner.md`).
 //! - [`user::resolve`]: which user the runner runs as (the image's `runner` user when the
 //!   entrypoint is root).
 //! - [`environment::runner_environment`]: the runner's environment, built from an allowlist so

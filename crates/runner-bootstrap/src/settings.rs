@@ -182,11 +182,16 @@ impl Settings {
                 None => DEFAULT_STOP_GRACE,
                 Some(text) => parse_duration(vars::STOP_GRACE, text)?,
             },
-            user: get(vars::USER).map(|u| parse_user_name(u)).transpose()?,
-            allow_root: env.get(vars::ALLOW_RUNASROOT).is_some_and(|v| !v.is_empty()),
+            user: get(vars::USER).map(parse_user_name).transpose()?,
+            allow_root: env
+                .get(vars::ALLOW_RUNASROOT)
+                .is_some_and(|v| !v.is_empty()),
             state_dir,
             existing_job_started_hook,
-            passthrough: get(vars::ENV_PASSTHROUGH).map(parse_passthrough).transpose()?.unwrap_or_default(),
+            passthrough: get(vars::ENV_PASSTHROUGH)
+                .map(parse_passthrough)
+                .transpose()?
+                .unwrap_or_default(),
             ignored,
         })
     }
@@ -206,10 +211,14 @@ fn validate_jit_config(text: &str) -> Result<(), Error> {
     let invalid = |reason: &str| Error::invalid(vars::JITCONFIG, reason);
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(text.as_bytes())
-        .map_err(|_| invalid("not base64; pass the `encoded_jit_config` of generate-jitconfig unchanged"))?;
+        .map_err(|_| {
+            invalid("not base64; pass the `encoded_jit_config` of generate-jitconfig unchanged")
+        })?;
     let json: serde_json::Value = serde_json::from_slice(&decoded)
         .map_err(|_| invalid("decodes to something that is not JSON"))?;
-    let files = json.as_object().ok_or_else(|| invalid("decodes to JSON that is not an object of files"))?;
+    let files = json
+        .as_object()
+        .ok_or_else(|| invalid("decodes to JSON that is not an object of files"))?;
     if !files.contains_key(".runner") {
         return Err(invalid("has no `.runner` entry"));
     }
@@ -221,7 +230,10 @@ fn validate_jit_config(text: &str) -> Result<(), Error> {
 
 fn parse_token(text: &str) -> Result<SecretString, Error> {
     if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::invalid(vars::TOKEN, "contains whitespace or control characters"));
+        return Err(Error::invalid(
+            vars::TOKEN,
+            "contains whitespace or control characters",
+        ));
     }
     Ok(SecretString::from(text.to_owned()))
 }
@@ -256,14 +268,25 @@ pub(crate) fn parse_github_url(text: &str) -> Result<String, Error> {
     match segments.as_slice() {
         [owner] if is_owner(owner) => {}
         [owner, repo] if is_owner(owner) && is_repo(repo) => {}
-        _ => return Err(invalid("must name an organisation (/ORG) or a repository (/OWNER/REPO)")),
+        _ => {
+            return Err(invalid(
+                "must name an organisation (/ORG) or a repository (/OWNER/REPO)",
+            ));
+        }
     }
     let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
-    Ok(format!("{}://{host}{port}/{}", url.scheme(), segments.join("/")))
+    Ok(format!(
+        "{}://{host}{port}/{}",
+        url.scheme(),
+        segments.join("/")
+    ))
 }
 
 fn is_owner(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 100 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !s.is_empty()
+        && s.len() <= 100
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn is_repo(s: &str) -> bool {
@@ -271,12 +294,16 @@ fn is_repo(s: &str) -> bool {
         && s != "."
         && s != ".."
         && s.len() <= 100
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 fn parse_name(text: &str) -> Result<String, Error> {
     if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::invalid(vars::NAME, format!("'{text}' contains whitespace")));
+        return Err(Error::invalid(
+            vars::NAME,
+            format!("'{text}' contains whitespace"),
+        ));
     }
     if text.len() > 64 {
         return Err(Error::invalid(vars::NAME, "is longer than 64 characters"));
@@ -285,13 +312,23 @@ fn parse_name(text: &str) -> Result<String, Error> {
 }
 
 pub(crate) fn parse_labels(text: &str) -> Result<Vec<String>, Error> {
-    let labels: Vec<String> =
-        text.split(',').map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect();
+    let labels: Vec<String> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
     if labels.is_empty() {
-        return Err(Error::invalid(vars::LABELS, "has no label; write them comma separated: a,b,c"));
+        return Err(Error::invalid(
+            vars::LABELS,
+            "has no label; write them comma separated: a,b,c",
+        ));
     }
     if let Some(bad) = labels.iter().find(|l| l.chars().any(char::is_control)) {
-        return Err(Error::invalid(vars::LABELS, format!("label '{}' contains control characters", bad.escape_debug())));
+        return Err(Error::invalid(
+            vars::LABELS,
+            format!("label '{}' contains control characters", bad.escape_debug()),
+        ));
     }
     Ok(labels)
 }
@@ -312,8 +349,14 @@ fn parse_work_dir(text: &str) -> Result<String, Error> {
 }
 
 fn parse_user_name(text: &str) -> Result<String, Error> {
-    if text.chars().any(|c| c.is_whitespace() || c.is_control() || c == ':' || c == '/') {
-        return Err(Error::invalid(vars::USER, format!("'{}' is not a user name", text.escape_debug())));
+    if text
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == ':' || c == '/')
+    {
+        return Err(Error::invalid(
+            vars::USER,
+            format!("'{}' is not a user name", text.escape_debug()),
+        ));
     }
     Ok(text.to_owned())
 }
@@ -321,7 +364,10 @@ fn parse_user_name(text: &str) -> Result<String, Error> {
 fn parse_existing_hook(text: &str) -> Result<PathBuf, Error> {
     let path = PathBuf::from(text);
     if !path.is_absolute() {
-        return Err(Error::invalid(vars::HOOK_JOB_STARTED, "must be an absolute path"));
+        return Err(Error::invalid(
+            vars::HOOK_JOB_STARTED,
+            "must be an absolute path",
+        ));
     }
     if path.extension().and_then(|e| e.to_str()) != Some("sh") {
         return Err(Error::invalid(
@@ -345,10 +391,16 @@ pub(crate) fn is_credential_name(name: &str) -> bool {
 fn parse_passthrough(text: &str) -> Result<Vec<String>, Error> {
     let mut names = Vec::new();
     for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        let valid = name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
-            return Err(Error::invalid(vars::ENV_PASSTHROUGH, format!("'{name}' is not a variable name")));
+            return Err(Error::invalid(
+                vars::ENV_PASSTHROUGH,
+                format!("'{name}' is not a variable name"),
+            ));
         }
         if is_credential_name(name) {
             return Err(Error::invalid(
@@ -366,7 +418,10 @@ fn parse_duration(name: &str, text: &str) -> Result<Duration, Error> {
 }
 
 /// `None`: unset. `Some(None)`: explicitly disabled with `0`. `Some(Some(d))`: a limit.
-fn parse_optional_duration(name: &str, text: Option<&str>) -> Result<Option<Option<Duration>>, Error> {
+fn parse_optional_duration(
+    name: &str,
+    text: Option<&str>,
+) -> Result<Option<Option<Duration>>, Error> {
     let Some(text) = text else { return Ok(None) };
     let duration = parse_duration(name, text)?;
     Ok(Some((!duration.is_zero()).then_some(duration)))

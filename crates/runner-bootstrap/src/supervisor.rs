@@ -127,7 +127,8 @@ impl Supervisor {
     /// lifetime counts from now.
     pub fn new(max_lifetime: Option<Duration>, stop_grace: Duration) -> Result<Self, Error> {
         let install = |kind: SignalKind| {
-            signal(kind).map_err(|e| Error::Supervise(format!("cannot install a signal handler: {e}")))
+            signal(kind)
+                .map_err(|e| Error::Supervise(format!("cannot install a signal handler: {e}")))
         };
         Ok(Supervisor {
             sigterm: install(SignalKind::terminate())?,
@@ -150,7 +151,9 @@ impl Supervisor {
         if let Some(signal) = signal {
             return Some(StopReason::Signal(signal));
         }
-        self.deadline.filter(|d| Instant::now() >= *d).map(|_| StopReason::MaxLifetime)
+        self.deadline
+            .filter(|d| Instant::now() >= *d)
+            .map(|_| StopReason::MaxLifetime)
     }
 
     /// Runs `launch` to its end. With `idle`, the runner is stopped when the hook has not seen
@@ -175,9 +178,10 @@ impl Supervisor {
             // std drops supplementary groups when it changes the uid as root.
             command.gid(gid).uid(uid);
         }
-        let child = command
-            .spawn()
-            .map_err(|source| Error::Spawn { program: launch.program.clone(), source })?;
+        let child = command.spawn().map_err(|source| Error::Spawn {
+            program: launch.program.clone(),
+            source,
+        })?;
         let pid = Pid::from_raw(child.id() as i32);
         // The group id is the child's pid (process_group(0)); reaping goes through waitpid
         // below, so the std handle is not used again.
@@ -199,7 +203,9 @@ impl Supervisor {
                     }
                     // Stopping: wait until every process of the group has gone (the listener
                     // may outlive a shell wrapper that died at once).
-                    Some((reason, _)) if group_is_empty(pid) => return Ok(Outcome::Stopped(reason)),
+                    Some((reason, _)) if group_is_empty(pid) => {
+                        return Ok(Outcome::Stopped(reason));
+                    }
                     Some(_) => {}
                 }
             }
@@ -269,7 +275,9 @@ fn reap(pid: Pid, ended: &mut Option<Outcome>) -> Result<(), Error> {
     loop {
         match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
             Ok(WaitStatus::Exited(p, code)) if p == pid => *ended = Some(Outcome::Exited(code)),
-            Ok(WaitStatus::Signaled(p, signal, _)) if p == pid => *ended = Some(Outcome::Killed(signal)),
+            Ok(WaitStatus::Signaled(p, signal, _)) if p == pid => {
+                *ended = Some(Outcome::Killed(signal))
+            }
             Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => return Ok(()),
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => return Err(Error::Supervise(format!("waitpid failed: {e}"))),

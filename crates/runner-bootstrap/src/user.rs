@@ -67,7 +67,10 @@ pub fn resolve(
     lookup: impl Fn(&str) -> Result<Option<Account>, String>,
 ) -> Result<RunAs, Error> {
     let find = |name: &str| -> Result<Option<Account>, Error> {
-        lookup(name).map_err(|reason| Error::RunAsUser { user: name.to_owned(), reason })
+        lookup(name).map_err(|reason| Error::RunAsUser {
+            user: name.to_owned(),
+            reason,
+        })
     };
     if current_uid != 0 {
         if let Some(name) = requested {
@@ -78,16 +81,27 @@ pub fn resolve(
             if account.uid != current_uid {
                 return Err(Error::RunAsUser {
                     user: name.to_owned(),
-                    reason: format!("the entrypoint runs as uid {current_uid} and only root can switch users"),
+                    reason: format!(
+                        "the entrypoint runs as uid {current_uid} and only root can switch users"
+                    ),
                 });
             }
         }
         return Ok(RunAs::Current { uid: current_uid });
     }
-    let root_or_refuse = || if allow_root { Ok(RunAs::Root) } else { Err(Error::RootNotAllowed) };
+    let root_or_refuse = || {
+        if allow_root {
+            Ok(RunAs::Root)
+        } else {
+            Err(Error::RootNotAllowed)
+        }
+    };
     match requested {
         Some(name) => match find(name)? {
-            None => Err(Error::RunAsUser { user: name.to_owned(), reason: "no such user".to_owned() }),
+            None => Err(Error::RunAsUser {
+                user: name.to_owned(),
+                reason: "no such user".to_owned(),
+            }),
             Some(account) if account.uid == 0 => root_or_refuse(),
             Some(account) => Ok(RunAs::Account(account)),
         },

@@ -19,6 +19,27 @@
 //! dispatcher may replace it with the Hub's `GET /api/jobs/hardware` answer through
 //! [`Catalogue::from_api`] and [`HardwareInput`].
 //!
+//! ```
+//! use runner_labels::{Catalogue, Images, place};
+//!
+//! let images = Images {
+//!     cpu: "ubuntu:24.04".to_owned(),
+//!     gpu: "nvidia/cuda:12.9.2-runtime-ubuntu24.04".to_owned(),
+//!     ..Images::default()
+//! };
+//! let catalogue = Catalogue::embedded();
+//! let labels = ["self-hosted", "hf-jobs=l4x1/timeout=2h/id=4242-0"];
+//! let placement = place(&labels, &catalogue, &images).unwrap();
+//! assert_eq!(placement.flavor(), "l4x1");
+//! assert_eq!(placement.image.image, "nvidia/cuda:12.9.2-runtime-ubuntu24.04");
+//! assert_eq!(placement.labels, labels);
+//!
+//! let refusal = place(&["ubuntu-latest"], &catalogue, &images).unwrap_err();
+//! assert!(refusal.is_not_ours());
+//! let refusal = place(&["hf-jobs-t4-smal"], &catalogue, &images).unwrap_err();
+//! assert!(refusal.to_string().contains("did you mean 't4-small'"));
+//! ```
+//!
 //! Pure: no IO, no async, no clock. It does not fetch the hardware list, read configuration,
 //! apply cost or repository policy, or choose a default timeout: the dispatcher does.
 

@@ -19,7 +19,10 @@ impl WorkflowJob {
         let mut payload: Value = serde_json::from_str(QUEUED).expect("fixture parses");
         payload["workflow_job"]["status"] = json!("queued");
         let mut job = Self { payload };
-        job.set_repo(repo).set_ids(job_id, run_id).set_labels(labels).set_installation(42);
+        job.set_repo(repo)
+            .set_ids(job_id, run_id)
+            .set_labels(labels)
+            .set_installation(42);
         job
     }
 
@@ -33,19 +36,37 @@ impl WorkflowJob {
         self.moved_to(COMPLETED, "completed", runner_name, Some(conclusion))
     }
 
-    fn moved_to(&self, fixture: &str, status: &str, runner_name: Option<&str>, conclusion: Option<&str>) -> Self {
+    fn moved_to(
+        &self,
+        fixture: &str,
+        status: &str,
+        runner_name: Option<&str>,
+        conclusion: Option<&str>,
+    ) -> Self {
         let mut payload: Value = serde_json::from_str(fixture).expect("fixture parses");
         payload["repository"] = self.payload["repository"].clone();
         payload["installation"] = self.payload["installation"].clone();
         let source = &self.payload["workflow_job"];
         let job = &mut payload["workflow_job"];
-        for key in ["id", "run_id", "run_attempt", "labels", "name", "workflow_name", "head_sha"] {
+        for key in [
+            "id",
+            "run_id",
+            "run_attempt",
+            "labels",
+            "name",
+            "workflow_name",
+            "head_sha",
+        ] {
             job[key] = source[key].clone();
         }
         job["status"] = json!(status);
         job["conclusion"] = json!(conclusion);
         job["runner_name"] = json!(runner_name);
-        job["runner_id"] = if runner_name.is_some() { json!(7001) } else { Value::Null };
+        job["runner_id"] = if runner_name.is_some() {
+            json!(7001)
+        } else {
+            Value::Null
+        };
         Self { payload }
     }
 
@@ -80,7 +101,8 @@ impl WorkflowJob {
     }
 
     pub fn set_installation(&mut self, id: u64) -> &mut Self {
-        self.payload["installation"] = json!({ "id": id, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI=" });
+        self.payload["installation"] =
+            json!({ "id": id, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI=" });
         self
     }
 

@@ -13,5 +13,5 @@ pub mod server;
 
 pub use github::FakeGitHub;
 pub use hub::FakeHub;
-pub use server::{Body, Chunk, Fault, FakeServer, Params, Request, Response, Router};
+pub use server::{Body, Chunk, FakeServer, Fault, Params, Request, Response, Router};
 pub mod deliveries;

@@ -77,8 +77,13 @@ impl Fake {
     }
 
     fn rec_env(&self, name: &str) -> BTreeMap<String, String> {
-        let text = self.rec(name).unwrap_or_else(|| panic!("rec/{name} was not written"));
-        text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
+        let text = self
+            .rec(name)
+            .unwrap_or_else(|| panic!("rec/{name} was not written"));
+        text.lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
     }
 
     /// The entrypoint with a controlled environment: test settings plus `extra`.
@@ -110,11 +115,18 @@ impl Fake {
             if started.elapsed() > LIMIT {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("entrypoint still running after {LIMIT:?}; log:\n{}", self.log());
+                panic!(
+                    "entrypoint still running after {LIMIT:?}; log:\n{}",
+                    self.log()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         };
-        Finished { code: status.code(), log: self.log(), elapsed: started.elapsed() }
+        Finished {
+            code: status.code(),
+            log: self.log(),
+            elapsed: started.elapsed(),
+        }
     }
 
     fn run(&self, extra: &[(&str, &str)]) -> Finished {
@@ -130,14 +142,21 @@ impl Fake {
     fn wait_for_rec(&self, name: &str) {
         let started = Instant::now();
         while self.rec(name).is_none() {
-            assert!(started.elapsed() < LIMIT, "rec/{name} never appeared; log:\n{}", self.log());
+            assert!(
+                started.elapsed() < LIMIT,
+                "rec/{name} never appeared; log:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
 
     /// Every recorded argument list, joined.
     fn all_args(&self) -> String {
-        ["run.args", "listener.args", "config.args"].iter().filter_map(|n| self.rec(n)).collect()
+        ["run.args", "listener.args", "config.args"]
+            .iter()
+            .filter_map(|n| self.rec(n))
+            .collect()
     }
 }
 
@@ -152,7 +171,10 @@ fn is_root() -> bool {
 
 fn assert_no_secret(text: &str, what: &str) {
     for secret in [jit_config().as_str(), HF_SECRET, OTHER_SECRET, REG_TOKEN] {
-        assert!(!text.contains(secret), "{what} contains a credential:\n{text}");
+        assert!(
+            !text.contains(secret),
+            "{what} contains a credential:\n{text}"
+        );
     }
 }
 
@@ -177,12 +199,25 @@ fn jit_config_reaches_the_listener_only_through_its_input_variable() {
     assert_eq!(fake.rec("listener.args").unwrap(), "run\n");
     let run_env = fake.rec_env("run.env");
     assert_eq!(run_env.get("ACTIONS_RUNNER_INPUT_JITCONFIG"), Some(&jit));
-    assert_eq!(run_env.get("FERRY_VISIBLE").map(String::as_str), Some("yes"));
+    assert_eq!(
+        run_env.get("FERRY_VISIBLE").map(String::as_str),
+        Some("yes")
+    );
     assert_eq!(run_env.get("LANG").map(String::as_str), Some("C.UTF-8"));
-    for name in ["RUNNER_JITCONFIG", "HF_TOKEN", "DISPATCHER_API_KEY", "RUNNER_DIR", "RUNNER_STOP_GRACE"] {
+    for name in [
+        "RUNNER_JITCONFIG",
+        "HF_TOKEN",
+        "DISPATCHER_API_KEY",
+        "RUNNER_DIR",
+        "RUNNER_STOP_GRACE",
+    ] {
         assert!(!run_env.contains_key(name), "run.sh sees {name}");
     }
-    let only_input: Vec<_> = run_env.iter().filter(|(_, v)| v.contains(&jit)).map(|(k, _)| k.as_str()).collect();
+    let only_input: Vec<_> = run_env
+        .iter()
+        .filter(|(_, v)| v.contains(&jit))
+        .map(|(k, _)| k.as_str())
+        .collect();
     assert_eq!(only_input, ["ACTIONS_RUNNER_INPUT_JITCONFIG"]);
 
     // The step sees no credential at all, but does see passed-through settings.
@@ -193,10 +228,24 @@ fn jit_config_reaches_the_listener_only_through_its_input_variable() {
     assert_no_secret(&done.log, "the entrypoint's output");
 
     // The diagnosis came first.
-    for line in ["runner version: 2.336.0-fake", "credential: JIT config", "architecture: ", "gpus: ", "free disk: "] {
-        assert!(done.log.contains(line), "missing '{line}' in:\n{}", done.log);
+    for line in [
+        "runner version: 2.336.0-fake",
+        "credential: JIT config",
+        "architecture: ",
+        "gpus: ",
+        "free disk: ",
+    ] {
+        assert!(
+            done.log.contains(line),
+            "missing '{line}' in:\n{}",
+            done.log
+        );
     }
-    assert!(done.log.contains("the runner exited with code 3"), "{}", done.log);
+    assert!(
+        done.log.contains("the runner exited with code 3"),
+        "{}",
+        done.log
+    );
 }
 
 #[test]
@@ -228,9 +277,17 @@ fn registration_token_configures_then_runs_without_the_token() {
         "--runnergroup",
         "ferry",
     ];
-    assert_eq!(fake.rec("config.args").unwrap(), format!("{}\n", expected.join("\n")));
+    assert_eq!(
+        fake.rec("config.args").unwrap(),
+        format!("{}\n", expected.join("\n"))
+    );
     let config_env = fake.rec_env("config.env");
-    assert_eq!(config_env.get("ACTIONS_RUNNER_INPUT_TOKEN").map(String::as_str), Some(REG_TOKEN));
+    assert_eq!(
+        config_env
+            .get("ACTIONS_RUNNER_INPUT_TOKEN")
+            .map(String::as_str),
+        Some(REG_TOKEN)
+    );
     assert!(!config_env.contains_key("RUNNER_TOKEN"));
     assert!(!config_env.contains_key("HF_TOKEN"));
     assert_no_secret(&fake.rec("run.env").unwrap(), "run.sh's environment");
@@ -243,23 +300,43 @@ fn registration_token_configures_then_runs_without_the_token() {
 fn failed_configuration_does_not_start_the_runner() {
     let fake = Fake::new("job");
     fake.set("config-exit", "5");
-    let done = fake.run(&[("RUNNER_TOKEN", REG_TOKEN), ("GH_REPO", "o/r"), ("RUNNER_LABELS", "x")]);
+    let done = fake.run(&[
+        ("RUNNER_TOKEN", REG_TOKEN),
+        ("GH_REPO", "o/r"),
+        ("RUNNER_LABELS", "x"),
+    ]);
     assert_eq!(done.code, Some(70), "{}", done.log);
-    assert!(done.log.contains("config.sh failed with exit code 5"), "{}", done.log);
+    assert!(
+        done.log.contains("config.sh failed with exit code 5"),
+        "{}",
+        done.log
+    );
     assert!(fake.rec("config.args").is_some());
     assert!(fake.rec("run.args").is_none());
 }
 
 fn forwarded(signal: Signal, word: &str, code: i32) {
     let fake = Fake::new("hang");
-    let child = fake.start(&[("RUNNER_JITCONFIG", &jit_config()), ("RUNNER_IDLE_TIMEOUT", "0")]);
+    let child = fake.start(&[
+        ("RUNNER_JITCONFIG", &jit_config()),
+        ("RUNNER_IDLE_TIMEOUT", "0"),
+    ]);
     let pid = Pid::from_raw(child.id() as i32);
     fake.wait_for_rec("ready");
     kill(pid, signal).unwrap();
     let done = fake.wait(child);
     assert_eq!(done.code, Some(code), "{}", done.log);
-    assert_eq!(fake.rec("signals").as_deref(), Some(format!("{word}\n").as_str()), "{}", done.log);
-    assert!(done.log.contains(&format!("after receiving {signal}")), "{}", done.log);
+    assert_eq!(
+        fake.rec("signals").as_deref(),
+        Some(format!("{word}\n").as_str()),
+        "{}",
+        done.log
+    );
+    assert!(
+        done.log.contains(&format!("after receiving {signal}")),
+        "{}",
+        done.log
+    );
 }
 
 #[test]
@@ -275,36 +352,82 @@ fn sigint_is_forwarded_to_the_runner() {
 #[test]
 fn a_runner_ignoring_the_stop_signal_is_killed_after_the_grace_period() {
     let fake = Fake::new("ignore");
-    let child = fake.start(&[("RUNNER_JITCONFIG", &jit_config()), ("RUNNER_IDLE_TIMEOUT", "0")]);
+    let child = fake.start(&[
+        ("RUNNER_JITCONFIG", &jit_config()),
+        ("RUNNER_IDLE_TIMEOUT", "0"),
+    ]);
     let pid = Pid::from_raw(child.id() as i32);
     fake.wait_for_rec("ready");
     let listener: i32 = fake.rec("listener.pid").unwrap().trim().parse().unwrap();
     kill(pid, Signal::SIGTERM).unwrap();
     let done = fake.wait(child);
     assert_eq!(done.code, Some(143), "{}", done.log);
-    assert!(fake.rec("signals").is_none(), "the fake listener was meant to ignore signals");
+    assert!(
+        fake.rec("signals").is_none(),
+        "the fake listener was meant to ignore signals"
+    );
     // Grace is 1 s; SIGKILL ends it well before the test's limit.
-    assert!(done.elapsed < Duration::from_secs(10), "took {:?}", done.elapsed);
-    assert_eq!(kill(Pid::from_raw(listener), None), Err(nix::errno::Errno::ESRCH), "listener survived");
+    assert!(
+        done.elapsed < Duration::from_secs(10),
+        "took {:?}",
+        done.elapsed
+    );
+    assert_eq!(
+        kill(Pid::from_raw(listener), None),
+        Err(nix::errno::Errno::ESRCH),
+        "listener survived"
+    );
 }
 
 #[test]
 fn idle_runner_is_stopped() {
     let fake = Fake::new("hang");
-    let done = fake.run(&[("RUNNER_JITCONFIG", &jit_config()), ("RUNNER_IDLE_TIMEOUT", "1")]);
+    let done = fake.run(&[
+        ("RUNNER_JITCONFIG", &jit_config()),
+        ("RUNNER_IDLE_TIMEOUT", "1"),
+    ]);
     assert_eq!(done.code, Some(79), "{}", done.log);
     assert_eq!(fake.rec("signals").as_deref(), Some("INT\n"));
-    assert!(done.log.contains("no job started within 1s"), "{}", done.log);
+    assert!(
+        done.log.contains("no job started within 1s"),
+        "{}",
+        done.log
+    );
     assert!(done.elapsed >= Duration::from_secs(1));
 }
 
 #[test]
 fn a_started_job_is_not_cut_by_the_idle_timeout() {
+    // The job starts within milliseconds; 2 s leaves room on a loaded machine.
     let fake = Fake::new("job sleep:3");
-    let done = fake.run(&[("RUNNER_JITCONFIG", &jit_config()), ("RUNNER_IDLE_TIMEOUT", "1")]);
+    let done = fake.run(&[
+        ("RUNNER_JITCONFIG", &jit_config()),
+        ("RUNNER_IDLE_TIMEOUT", "2"),
+    ]);
     assert_eq!(done.code, Some(0), "{}", done.log);
     assert!(fake.rec("signals").is_none());
     assert!(done.elapsed >= Duration::from_secs(3));
+}
+
+#[test]
+fn a_dotenv_hook_disables_the_idle_timeout() {
+    let fake = Fake::new("hang");
+    fake.set(
+        ".env",
+        "ACTIONS_RUNNER_HOOK_JOB_STARTED=/opt/other-hook.sh\n",
+    );
+    let done = fake.run(&[
+        ("RUNNER_JITCONFIG", &jit_config()),
+        ("RUNNER_IDLE_TIMEOUT", "1"),
+        ("RUNNER_MAX_LIFETIME", "3"),
+    ]);
+    // Not 79: the idle timeout could not see a job start, so it must not fire.
+    assert_eq!(done.code, Some(124), "{}", done.log);
+    assert!(
+        done.log.contains("the idle timeout is disabled"),
+        "{}",
+        done.log
+    );
 }
 
 #[test]
@@ -312,13 +435,17 @@ fn maximum_lifetime_stops_a_busy_runner() {
     let fake = Fake::new("job hang");
     let done = fake.run(&[
         ("RUNNER_JITCONFIG", &jit_config()),
-        ("RUNNER_IDLE_TIMEOUT", "1"),
+        ("RUNNER_IDLE_TIMEOUT", "0"),
         ("RUNNER_MAX_LIFETIME", "2"),
     ]);
     assert_eq!(done.code, Some(124), "{}", done.log);
     assert_eq!(fake.rec("signals").as_deref(), Some("TERM\n"));
     assert!(fake.rec("step.env").is_some());
-    assert!(done.log.contains("maximum lifetime 2s reached"), "{}", done.log);
+    assert!(
+        done.log.contains("maximum lifetime 2s reached"),
+        "{}",
+        done.log
+    );
 }
 
 #[test]
@@ -329,7 +456,10 @@ fn the_image_hook_is_chained() {
     fs::write(&image_hook, format!("echo ran > '{}'\n", ran.display())).unwrap();
     let done = fake.run(&[
         ("RUNNER_JITCONFIG", &jit_config()),
-        ("ACTIONS_RUNNER_HOOK_JOB_STARTED", image_hook.to_str().unwrap()),
+        (
+            "ACTIONS_RUNNER_HOOK_JOB_STARTED",
+            image_hook.to_str().unwrap(),
+        ),
     ]);
     assert_eq!(done.code, Some(0), "{}", done.log);
     assert_eq!(fake.rec("image-hook-ran").as_deref(), Some("ran\n"));
@@ -344,20 +474,58 @@ fn missing_or_malformed_inputs_fail_clearly() {
     let jit = jit_config();
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
         (vec![], "RUNNER_JITCONFIG is not set"),
-        (vec![("RUNNER_JITCONFIG", "%%definitely-not-base64%%")], "RUNNER_JITCONFIG is invalid: not base64"),
-        (vec![("RUNNER_JITCONFIG", &jit), ("RUNNER_TOKEN", REG_TOKEN)], "are both set"),
-        (vec![("RUNNER_TOKEN", REG_TOKEN), ("RUNNER_LABELS", "x")], "GH_REPO is not set"),
-        (vec![("RUNNER_TOKEN", REG_TOKEN), ("GH_REPO", "not a repo"), ("RUNNER_LABELS", "x")], "GH_REPO is invalid"),
-        (vec![("RUNNER_JITCONFIG", &jit), ("RUNNER_IDLE_TIMEOUT", "soon")], "RUNNER_IDLE_TIMEOUT is invalid"),
-        (vec![("RUNNER_JITCONFIG", &jit), ("RUNNER_MAX_LIFETIME", "-1h")], "RUNNER_MAX_LIFETIME is invalid"),
-        (vec![("RUNNER_JITCONFIG", &jit), ("RUNNER_DIR", "/nonexistent/runner")], "does not exist"),
-        (vec![("RUNNER_JITCONFIG", &jit), ("RUNNER_USER", "no-such-user-ferry")], "no such user"),
+        (
+            vec![("RUNNER_JITCONFIG", "%%definitely-not-base64%%")],
+            "RUNNER_JITCONFIG is invalid: not base64",
+        ),
+        (
+            vec![("RUNNER_JITCONFIG", &jit), ("RUNNER_TOKEN", REG_TOKEN)],
+            "are both set",
+        ),
+        (
+            vec![("RUNNER_TOKEN", REG_TOKEN), ("RUNNER_LABELS", "x")],
+            "GH_REPO is not set",
+        ),
+        (
+            vec![
+                ("RUNNER_TOKEN", REG_TOKEN),
+                ("GH_REPO", "not a repo"),
+                ("RUNNER_LABELS", "x"),
+            ],
+            "GH_REPO is invalid",
+        ),
+        (
+            vec![("RUNNER_JITCONFIG", &jit), ("RUNNER_IDLE_TIMEOUT", "soon")],
+            "RUNNER_IDLE_TIMEOUT is invalid",
+        ),
+        (
+            vec![("RUNNER_JITCONFIG", &jit), ("RUNNER_MAX_LIFETIME", "-1h")],
+            "RUNNER_MAX_LIFETIME is invalid",
+        ),
+        (
+            vec![
+                ("RUNNER_JITCONFIG", &jit),
+                ("RUNNER_DIR", "/nonexistent/runner"),
+            ],
+            "does not exist",
+        ),
+        (
+            vec![
+                ("RUNNER_JITCONFIG", &jit),
+                ("RUNNER_USER", "no-such-user-ferry"),
+            ],
+            "no such user",
+        ),
     ];
     for (extra, message) in cases {
         let fake = Fake::new("job");
         let done = fake.run(&extra);
         assert_eq!(done.code, Some(78), "{extra:?}: {}", done.log);
-        assert!(done.log.contains("configuration error: ") && done.log.contains(message), "{extra:?}: {}", done.log);
+        assert!(
+            done.log.contains("configuration error: ") && done.log.contains(message),
+            "{extra:?}: {}",
+            done.log
+        );
         assert_no_secret(&done.log, "the error output");
         assert!(fake.rec("run.args").is_none() && fake.rec("config.args").is_none());
     }
@@ -369,7 +537,11 @@ fn a_runner_dir_without_run_sh_is_a_configuration_error() {
     fs::remove_file(fake.dir().join("run.sh")).unwrap();
     let done = fake.run(&[("RUNNER_JITCONFIG", &jit_config())]);
     assert_eq!(done.code, Some(78), "{}", done.log);
-    assert!(done.log.contains("run.sh is missing or not executable"), "{}", done.log);
+    assert!(
+        done.log.contains("run.sh is missing or not executable"),
+        "{}",
+        done.log
+    );
 }
 
 /// Switching users needs root; as another user this checks the refusal to switch instead.
@@ -377,23 +549,45 @@ fn a_runner_dir_without_run_sh_is_a_configuration_error() {
 fn the_runner_runs_as_the_requested_user() {
     let fake = Fake::new("job");
     if !is_root() {
-        let done = fake.run(&[("RUNNER_JITCONFIG", &jit_config()), ("RUNNER_USER", "nobody")]);
+        let done = fake.run(&[
+            ("RUNNER_JITCONFIG", &jit_config()),
+            ("RUNNER_USER", "nobody"),
+        ]);
         assert_eq!(done.code, Some(78), "{}", done.log);
-        assert!(done.log.contains("only root can switch users"), "{}", done.log);
+        assert!(
+            done.log.contains("only root can switch users"),
+            "{}",
+            done.log
+        );
         return;
     }
-    let done = fake.run(&[("RUNNER_JITCONFIG", &jit_config()), ("RUNNER_USER", "nobody"), ("HF_TOKEN", HF_SECRET)]);
+    let done = fake.run(&[
+        ("RUNNER_JITCONFIG", &jit_config()),
+        ("RUNNER_USER", "nobody"),
+        ("HF_TOKEN", HF_SECRET),
+    ]);
     assert_eq!(done.code, Some(0), "{}", done.log);
     assert_eq!(fake.rec("listener.uid").as_deref(), Some("65534\n"));
     assert_eq!(fake.rec("step.env.uid").as_deref(), Some("65534\n"));
     let step = fake.rec_env("step.env");
     assert_eq!(step.get("USER").map(String::as_str), Some("nobody"));
     assert!(!step.contains_key("RUNNER_ALLOW_RUNASROOT"));
-    assert!(done.log.contains("runs as: nobody (uid 65534"), "{}", done.log);
+    assert!(
+        done.log.contains("runs as: nobody (uid 65534"),
+        "{}",
+        done.log
+    );
 
     // Root itself needs the explicit opt-in.
     let fake = Fake::new("job");
-    let done = fake.run(&[("RUNNER_JITCONFIG", &jit_config()), ("RUNNER_ALLOW_RUNASROOT", "")]);
+    let done = fake.run(&[
+        ("RUNNER_JITCONFIG", &jit_config()),
+        ("RUNNER_ALLOW_RUNASROOT", ""),
+    ]);
     assert_eq!(done.code, Some(78), "{}", done.log);
-    assert!(done.log.contains("refusing to run the runner as root"), "{}", done.log);
+    assert!(
+        done.log.contains("refusing to run the runner as root"),
+        "{}",
+        done.log
+    );
 }

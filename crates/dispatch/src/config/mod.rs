@@ -28,7 +28,10 @@ pub struct ConfigError {
 }
 
 fn invalid(setting: &str, problem: impl Into<String>) -> ConfigError {
-    ConfigError { setting: setting.to_owned(), problem: problem.into() }
+    ConfigError {
+        setting: setting.to_owned(),
+        problem: problem.into(),
+    }
 }
 
 /// How the dispatcher logs.
@@ -52,7 +55,10 @@ impl std::fmt::Debug for AppCredentials {
         f.debug_struct("AppCredentials")
             .field("app_id", &self.app_id)
             .field("private_key", &"[redacted]")
-            .field("webhook_secrets", &format!("[{} redacted]", self.webhook_secrets.len()))
+            .field(
+                "webhook_secrets",
+                &format!("[{} redacted]", self.webhook_secrets.len()),
+            )
             .finish()
     }
 }
@@ -85,7 +91,9 @@ impl Settings {
     pub fn setup_problem(&self) -> Option<String> {
         let mut missing = Vec::new();
         if self.github.is_none() {
-            missing.push("GH_APP_ID, GH_APP_PRIVATE_KEY (or GH_APP_PRIVATE_KEY_FILE) and GH_WEBHOOK_SECRET");
+            missing.push(
+                "GH_APP_ID, GH_APP_PRIVATE_KEY (or GH_APP_PRIVATE_KEY_FILE) and GH_WEBHOOK_SECRET",
+            );
         }
         if self.hf_token.is_none() {
             missing.push("HF_TOKEN");
@@ -109,7 +117,11 @@ pub struct Sources {
 
 impl Sources {
     fn get(&self, key: &str) -> Option<&str> {
-        self.env.get(key).or_else(|| self.file.get(key)).map(|v| v.trim()).filter(|v| !v.is_empty())
+        self.env
+            .get(key)
+            .or_else(|| self.file.get(key))
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
     }
 
     /// Keys with `prefix` from both sources, the environment winning.
@@ -130,7 +142,9 @@ impl Sources {
 /// Parses a `FERRY_CONFIG` TOML file: a flat table of the environment names (any case), whose
 /// values may be strings, integers or booleans, or arrays of strings (joined with commas).
 pub fn parse_file(text: &str) -> Result<BTreeMap<String, String>, ConfigError> {
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| invalid("FERRY_CONFIG", e.message().to_owned()))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| invalid("FERRY_CONFIG", e.message().to_owned()))?;
     let mut values = BTreeMap::new();
     for (key, value) in table {
         let name = key.to_ascii_uppercase();
@@ -149,7 +163,12 @@ pub fn parse_file(text: &str) -> Result<BTreeMap<String, String>, ConfigError> {
                 }
                 parts.join(",")
             }
-            _ => return Err(invalid(&name, "must be a string, a number, a boolean or an array of strings")),
+            _ => {
+                return Err(invalid(
+                    &name,
+                    "must be a string, a number, a boolean or an array of strings",
+                ));
+            }
         };
         values.insert(name, text);
     }
@@ -157,21 +176,39 @@ pub fn parse_file(text: &str) -> Result<BTreeMap<String, String>, ConfigError> {
 }
 
 fn duration(sources: &Sources, key: &str) -> Result<Option<Duration>, ConfigError> {
-    sources.get(key).map(|text| durations::parse(text).map_err(|e| invalid(key, e.to_string()))).transpose()
-}
-
-fn number<T: std::str::FromStr>(sources: &Sources, key: &str, what: &str) -> Result<Option<T>, ConfigError> {
     sources
         .get(key)
-        .map(|text| text.parse::<T>().map_err(|_| invalid(key, format!("'{text}' is not {what}"))))
+        .map(|text| durations::parse(text).map_err(|e| invalid(key, e.to_string())))
+        .transpose()
+}
+
+fn number<T: std::str::FromStr>(
+    sources: &Sources,
+    key: &str,
+    what: &str,
+) -> Result<Option<T>, ConfigError> {
+    sources
+        .get(key)
+        .map(|text| {
+            text.parse::<T>()
+                .map_err(|_| invalid(key, format!("'{text}' is not {what}")))
+        })
         .transpose()
 }
 
 fn url(sources: &Sources, key: &str, default: &str) -> Result<String, ConfigError> {
-    let text = sources.get(key).unwrap_or(default).trim_end_matches('/').to_owned();
-    let parsed = url::Url::parse(&text).map_err(|e| invalid(key, format!("'{text}' is not a URL: {e}")))?;
+    let text = sources
+        .get(key)
+        .unwrap_or(default)
+        .trim_end_matches('/')
+        .to_owned();
+    let parsed =
+        url::Url::parse(&text).map_err(|e| invalid(key, format!("'{text}' is not a URL: {e}")))?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(invalid(key, format!("'{text}' must be an http or https URL")));
+        return Err(invalid(
+            key,
+            format!("'{text}' must be an http or https URL"),
+        ));
     }
     Ok(text)
 }
@@ -179,22 +216,36 @@ fn url(sources: &Sources, key: &str, default: &str) -> Result<String, ConfigErro
 /// Builds validated settings from `sources`.
 pub fn load(sources: &Sources) -> Result<Settings, ConfigError> {
     let github = github_credentials(sources)?;
-    let hf_token = sources.get("HF_TOKEN").map(|t| SecretString::from(t.to_owned()));
+    let hf_token = sources
+        .get("HF_TOKEN")
+        .map(|t| SecretString::from(t.to_owned()));
     let hf_namespace = match sources.get("HF_NAMESPACE") {
         Some(namespace) => Some(namespace.to_owned()),
         None => sources
             .get("SPACE_AUTHOR_NAME")
             .map(str::to_owned)
-            .or_else(|| sources.get("SPACE_ID").and_then(|id| id.split_once('/')).map(|(owner, _)| owner.to_owned())),
+            .or_else(|| {
+                sources
+                    .get("SPACE_ID")
+                    .and_then(|id| id.split_once('/'))
+                    .map(|(owner, _)| owner.to_owned())
+            }),
     };
     if let Some(namespace) = &hf_namespace
         && (namespace.contains('/') || namespace.contains(char::is_whitespace))
     {
-        return Err(invalid("HF_NAMESPACE", format!("'{namespace}' is not a user or organisation name")));
+        return Err(invalid(
+            "HF_NAMESPACE",
+            format!("'{namespace}' is not a user or organisation name"),
+        ));
     }
 
     let mut allowed_repositories = HashSet::new();
-    for entry in sources.get("ALLOWED_GITHUB_REPOSITORIES").unwrap_or("").split(',') {
+    for entry in sources
+        .get("ALLOWED_GITHUB_REPOSITORIES")
+        .unwrap_or("")
+        .split(',')
+    {
         let entry = entry.trim();
         if entry.is_empty() {
             continue;
@@ -204,23 +255,42 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigError> {
                 allowed_repositories.insert(entry.to_ascii_lowercase());
             }
             _ => {
-                return Err(invalid("ALLOWED_GITHUB_REPOSITORIES", format!("'{entry}' is not of the form owner/repo")));
+                return Err(invalid(
+                    "ALLOWED_GITHUB_REPOSITORIES",
+                    format!("'{entry}' is not of the form owner/repo"),
+                ));
             }
         }
     }
 
     let mut images = Images {
-        cpu: sources.get("RUNNER_IMAGE_CPU").unwrap_or(DEFAULT_IMAGE_CPU).to_owned(),
-        gpu: sources.get("RUNNER_IMAGE_GPU").unwrap_or(DEFAULT_IMAGE_GPU).to_owned(),
+        cpu: sources
+            .get("RUNNER_IMAGE_CPU")
+            .unwrap_or(DEFAULT_IMAGE_CPU)
+            .to_owned(),
+        gpu: sources
+            .get("RUNNER_IMAGE_GPU")
+            .unwrap_or(DEFAULT_IMAGE_GPU)
+            .to_owned(),
         keyed: BTreeMap::new(),
     };
     for (key, image) in sources.with_prefix("RUNNER_IMAGE_") {
         let name = key["RUNNER_IMAGE_".len()..].to_ascii_lowercase();
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.') {
-            return Err(invalid(&key, "the image key may hold only letters, digits, '-', '_' and '.'"));
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+        {
+            return Err(invalid(
+                &key,
+                "the image key may hold only letters, digits, '-', '_' and '.'",
+            ));
         }
         if image.contains(char::is_whitespace) {
-            return Err(invalid(&key, format!("'{image}' is not an image reference")));
+            return Err(invalid(
+                &key,
+                format!("'{image}' is not an image reference"),
+            ));
         }
         if !image.is_empty() && name != "cpu" && name != "gpu" {
             images.keyed.insert(name, image);
@@ -231,7 +301,8 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigError> {
     if job_timeout == Some(Duration::ZERO) {
         return Err(invalid("JOB_TIMEOUT", "must be more than zero"));
     }
-    let runner_idle_timeout = duration(sources, "RUNNER_IDLE_TIMEOUT")?.unwrap_or(Duration::from_secs(300));
+    let runner_idle_timeout =
+        duration(sources, "RUNNER_IDLE_TIMEOUT")?.unwrap_or(Duration::from_secs(300));
     if runner_idle_timeout.is_zero() {
         return Err(invalid("RUNNER_IDLE_TIMEOUT", "must be more than zero"));
     }
@@ -244,14 +315,27 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigError> {
         None if sources.data_dir_exists => PathBuf::from("/data/ferry"),
         None => PathBuf::from("./state"),
     };
-    let log_format = match sources.get("LOG_FORMAT").map(str::to_ascii_lowercase).as_deref() {
+    let log_format = match sources
+        .get("LOG_FORMAT")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         None | Some("json") => LogFormat::Json,
         Some("text") => LogFormat::Text,
-        Some(other) => return Err(invalid("LOG_FORMAT", format!("'{other}' is neither json nor text"))),
+        Some(other) => {
+            return Err(invalid(
+                "LOG_FORMAT",
+                format!("'{other}' is neither json nor text"),
+            ));
+        }
     };
-    let concurrency = number::<usize>(sources, "DISPATCHER_CONCURRENCY", "a whole number")?.unwrap_or(16);
+    let concurrency =
+        number::<usize>(sources, "DISPATCHER_CONCURRENCY", "a whole number")?.unwrap_or(16);
     if !(1..=1024).contains(&concurrency) {
-        return Err(invalid("DISPATCHER_CONCURRENCY", "must be between 1 and 1024"));
+        return Err(invalid(
+            "DISPATCHER_CONCURRENCY",
+            "must be between 1 and 1024",
+        ));
     }
     let shutdown_grace = duration(sources, "SHUTDOWN_GRACE")?.unwrap_or(Duration::from_secs(20));
 
@@ -274,16 +358,30 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigError> {
 }
 
 fn github_credentials(sources: &Sources) -> Result<Option<AppCredentials>, ConfigError> {
-    let app_id = sources.get("GH_APP_ID").or_else(|| sources.get("GH_APP_CLIENT_ID"));
-    let key = match (sources.get("GH_APP_PRIVATE_KEY"), sources.get("GH_APP_PRIVATE_KEY_FILE")) {
+    let app_id = sources
+        .get("GH_APP_ID")
+        .or_else(|| sources.get("GH_APP_CLIENT_ID"));
+    let key = match (
+        sources.get("GH_APP_PRIVATE_KEY"),
+        sources.get("GH_APP_PRIVATE_KEY_FILE"),
+    ) {
         (Some(_), Some(_)) => {
-            return Err(invalid("GH_APP_PRIVATE_KEY_FILE", "set either GH_APP_PRIVATE_KEY or GH_APP_PRIVATE_KEY_FILE, not both"));
+            return Err(invalid(
+                "GH_APP_PRIVATE_KEY_FILE",
+                "set either GH_APP_PRIVATE_KEY or GH_APP_PRIVATE_KEY_FILE, not both",
+            ));
         }
         (Some(inline), None) => Some(unescape_pem(inline)),
         (None, Some(path)) => {
-            let read = sources.read_file.unwrap_or(|path| std::fs::read_to_string(path));
-            let text = read(std::path::Path::new(path))
-                .map_err(|e| invalid("GH_APP_PRIVATE_KEY_FILE", format!("cannot read {path}: {e}")))?;
+            let read = sources
+                .read_file
+                .unwrap_or(|path| std::fs::read_to_string(path));
+            let text = read(std::path::Path::new(path)).map_err(|e| {
+                invalid(
+                    "GH_APP_PRIVATE_KEY_FILE",
+                    format!("cannot read {path}: {e}"),
+                )
+            })?;
             Some(text)
         }
         (None, None) => None,
@@ -296,22 +394,38 @@ fn github_credentials(sources: &Sources) -> Result<Option<AppCredentials>, Confi
         .filter(|s| !s.is_empty())
         .map(|s| SecretString::from(s.to_owned()))
         .collect();
-    let (Some(app_id), Some(key)) = (app_id, key) else { return Ok(None) };
+    let (Some(app_id), Some(key)) = (app_id, key) else {
+        return Ok(None);
+    };
     if secrets.is_empty() {
         return Ok(None);
     }
     if !key.contains("-----BEGIN") || !key.contains("PRIVATE KEY-----") {
-        return Err(invalid("GH_APP_PRIVATE_KEY", "is not a PEM private key (it should start with -----BEGIN RSA PRIVATE KEY-----)"));
+        return Err(invalid(
+            "GH_APP_PRIVATE_KEY",
+            "is not a PEM private key (it should start with -----BEGIN RSA PRIVATE KEY-----)",
+        ));
     }
     let numeric = app_id.bytes().all(|b| b.is_ascii_digit());
     let client_id = app_id.starts_with("Iv") && app_id.len() > 4;
     if !numeric && !client_id {
-        return Err(invalid("GH_APP_ID", format!("'{app_id}' is neither a numeric App id nor a client id (Iv…)")));
+        return Err(invalid(
+            "GH_APP_ID",
+            format!("'{app_id}' is neither a numeric App id nor a client id (Iv…)"),
+        ));
     }
-    Ok(Some(AppCredentials { app_id: app_id.to_owned(), private_key: SecretString::from(key), webhook_secrets: secrets }))
+    Ok(Some(AppCredentials {
+        app_id: app_id.to_owned(),
+        private_key: SecretString::from(key),
+        webhook_secrets: secrets,
+    }))
 }
 
 /// The Space UI takes single-line values, so a key pasted there has literal `\n`s.
 fn unescape_pem(text: &str) -> String {
-    if text.contains('\n') { text.to_owned() } else { text.replace("\\n", "\n") }
+    if text.contains('\n') {
+        text.to_owned()
+    } else {
+        text.replace("\\n", "\n")
+    }
 }

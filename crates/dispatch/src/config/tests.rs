@@ -2,14 +2,26 @@ use secrecy::ExposeSecret;
 
 use super::*;
 
-const KEY: &str = "-----BEGIN RSA PRIVATE KEY-----\\nMIIBOgIBAAJBAK\\n-----END RSA PRIVATE KEY-----";
+const KEY: &str =
+    "-----BEGIN RSA PRIVATE KEY-----\\nMIIBOgIBAAJBAK\\n-----END RSA PRIVATE KEY-----";
 
 fn sources(pairs: &[(&str, &str)]) -> Sources {
-    Sources { env: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), ..Default::default() }
+    Sources {
+        env: pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..Default::default()
+    }
 }
 
 fn full() -> Vec<(&'static str, &'static str)> {
-    vec![("GH_APP_ID", "12345"), ("GH_APP_PRIVATE_KEY", KEY), ("GH_WEBHOOK_SECRET", "old, new"), ("HF_TOKEN", "hf_x")]
+    vec![
+        ("GH_APP_ID", "12345"),
+        ("GH_APP_PRIVATE_KEY", KEY),
+        ("GH_WEBHOOK_SECRET", "old, new"),
+        ("HF_TOKEN", "hf_x"),
+    ]
 }
 
 #[test]
@@ -25,7 +37,13 @@ fn defaults_match_the_reference_dispatcher() {
     assert_eq!(settings.log_format, LogFormat::Json);
     assert_eq!(settings.concurrency, 16);
     let github = settings.github.unwrap();
-    assert!(github.private_key.expose_secret().contains("\nMIIBOgIBAAJBAK\n"), "literal \\n become newlines");
+    assert!(
+        github
+            .private_key
+            .expose_secret()
+            .contains("\nMIIBOgIBAAJBAK\n"),
+        "literal \\n become newlines"
+    );
     assert_eq!(github.webhook_secrets.len(), 2);
     assert!(!format!("{github:?}").contains("MIIB"));
 }
@@ -34,9 +52,22 @@ fn defaults_match_the_reference_dispatcher() {
 fn missing_credentials_select_setup_mode() {
     let settings = load(&sources(&[])).unwrap();
     let problem = settings.setup_problem().unwrap();
-    assert!(problem.contains("GH_APP_ID") && problem.contains("HF_TOKEN"), "{problem}");
-    let no_secret = load(&sources(&[("GH_APP_ID", "1"), ("GH_APP_PRIVATE_KEY", KEY), ("HF_TOKEN", "x")])).unwrap();
-    assert!(no_secret.setup_problem().unwrap().contains("GH_WEBHOOK_SECRET"));
+    assert!(
+        problem.contains("GH_APP_ID") && problem.contains("HF_TOKEN"),
+        "{problem}"
+    );
+    let no_secret = load(&sources(&[
+        ("GH_APP_ID", "1"),
+        ("GH_APP_PRIVATE_KEY", KEY),
+        ("HF_TOKEN", "x"),
+    ]))
+    .unwrap();
+    assert!(
+        no_secret
+            .setup_problem()
+            .unwrap()
+            .contains("GH_WEBHOOK_SECRET")
+    );
 }
 
 #[test]
@@ -79,16 +110,25 @@ fn images_namespace_allowlist_and_state_dir() {
     let mut with_data = sources(&pairs);
     with_data.data_dir_exists = true;
     let settings = load(&with_data).unwrap();
-    assert_eq!(settings.images.get("cuda13"), Some("nvidia/cuda:13.0-devel"));
+    assert_eq!(
+        settings.images.get("cuda13"),
+        Some("nvidia/cuda:13.0-devel")
+    );
     assert_eq!(settings.images.get("empty"), None);
     assert_eq!(settings.images.cpu, DEFAULT_IMAGE_CPU);
     assert!(settings.allowed_repositories.contains("octo/ml"));
     assert_eq!(settings.hf_namespace.as_deref(), Some("acme"));
     assert_eq!(settings.state_dir, PathBuf::from("/data/ferry"));
     pairs.push(("SPACE_AUTHOR_NAME", "author"));
-    assert_eq!(load(&sources(&pairs)).unwrap().hf_namespace.as_deref(), Some("author"));
+    assert_eq!(
+        load(&sources(&pairs)).unwrap().hf_namespace.as_deref(),
+        Some("author")
+    );
     pairs.push(("HF_NAMESPACE", "team"));
-    assert_eq!(load(&sources(&pairs)).unwrap().hf_namespace.as_deref(), Some("team"));
+    assert_eq!(
+        load(&sources(&pairs)).unwrap().hf_namespace.as_deref(),
+        Some("team")
+    );
 }
 
 #[test]
@@ -107,9 +147,15 @@ MIIBOgIBAAJBAK
         "#,
     )
     .unwrap();
-    let mut sources = Sources { file, ..Default::default() };
+    let mut sources = Sources {
+        file,
+        ..Default::default()
+    };
     let settings = load(&sources).unwrap();
-    assert_eq!((settings.port, settings.job_timeout), (8080, Some(Duration::from_secs(5400))));
+    assert_eq!(
+        (settings.port, settings.job_timeout),
+        (8080, Some(Duration::from_secs(5400)))
+    );
     assert_eq!(settings.github.unwrap().webhook_secrets.len(), 2);
     sources.env.insert("PORT".into(), "9000".into());
     assert_eq!(load(&sources).unwrap().port, 9000);
@@ -125,9 +171,15 @@ fn the_key_may_come_from_a_file() {
     pairs.retain(|(k, _)| *k != "GH_APP_PRIVATE_KEY");
     pairs.push(("GH_APP_PRIVATE_KEY_FILE", "/keys/app.pem"));
     let mut s = sources(&pairs);
-    s.read_file = Some(|_| Ok("-----BEGIN PRIVATE KEY-----\nAAA\n-----END PRIVATE KEY-----\n".into()));
+    s.read_file =
+        Some(|_| Ok("-----BEGIN PRIVATE KEY-----\nAAA\n-----END PRIVATE KEY-----\n".into()));
     assert!(load(&s).unwrap().github.is_some());
-    s.read_file = Some(|_| Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no such file")));
+    s.read_file = Some(|_| {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no such file",
+        ))
+    });
     let error = load(&s).unwrap_err();
     assert_eq!(error.setting, "GH_APP_PRIVATE_KEY_FILE");
     assert!(error.problem.contains("/keys/app.pem"));

@@ -16,7 +16,11 @@ fn encodes_repositories_readably_and_reversibly() {
 #[test]
 fn labels_tie_the_job_to_github_and_fit_the_hf_alphabet() {
     let facts = JobFacts {
-        key: JobKey { repo: "octo/ml".into(), job_id: 5_000_000_001, run_attempt: 2 },
+        key: JobKey {
+            repo: "octo/ml".into(),
+            job_id: 5_000_000_001,
+            run_attempt: 2,
+        },
         run_id: 9_000_000_001,
         installation_id: Some(42),
         labels: vec![],
@@ -30,7 +34,10 @@ fn labels_tie_the_job_to_github_and_fit_the_hf_alphabet() {
     assert_eq!(decode(&labels["ferry.repo"]).as_deref(), Some("octo/ml"));
     assert_eq!(labels["ferry.installation"], "42");
     for (k, v) in &labels {
-        let ok = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        let ok = |s: &str| {
+            s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        };
         assert!(ok(k) && ok(v) && v.len() <= 100, "{k}={v}");
     }
     // A repository name too long for a label value is left out, not truncated.

@@ -53,7 +53,13 @@ pub struct AppState {
 impl AppState {
     /// A dispatcher that serves webhooks.
     pub fn serving(intake: Intake, health: Arc<Health>) -> Self {
-        Self { intake: Some(intake), setup_problem: None, health, version: env!("CARGO_PKG_VERSION"), started_ms: now_ms() }
+        Self {
+            intake: Some(intake),
+            setup_problem: None,
+            health,
+            version: env!("CARGO_PKG_VERSION"),
+            started_ms: now_ms(),
+        }
     }
 
     /// A dispatcher waiting for its credentials.
@@ -85,14 +91,24 @@ fn error(status: actix_web::http::StatusCode, message: impl Into<String>) -> Htt
     HttpResponse::build(status).json(json!({ "error": message.into() }))
 }
 
-async fn webhook(request: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+async fn webhook(
+    request: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     use actix_web::http::StatusCode;
     let Some(intake) = &state.intake else {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "the dispatcher is in setup mode: open / for the next steps");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the dispatcher is in setup mode: open / for the next steps",
+        );
     };
     let header_value = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
     // Nothing is parsed before the signature checks out.
-    if let Err(e) = intake.verifier.verify(header_value(github_webhook::SIGNATURE_HEADER), &body) {
+    if let Err(e) = intake
+        .verifier
+        .verify(header_value(github_webhook::SIGNATURE_HEADER), &body)
+    {
         warn!(error = %e, "webhook refused: bad signature");
         return error(StatusCode::UNAUTHORIZED, e.to_string());
     }
@@ -111,14 +127,24 @@ async fn webhook(request: HttpRequest, body: web::Bytes, state: web::Data<AppSta
         Event::Ping(_) => return HttpResponse::Ok().json(json!({ "ok": true, "pong": true })),
         Event::WorkflowJob(job) => observe(intake, job),
         other => {
-            return HttpResponse::Ok().json(json!({ "ignored": format!("event '{}' needs no action", other.name()) }));
+            return HttpResponse::Ok()
+                .json(json!({ "ignored": format!("event '{}' needs no action", other.name()) }));
         }
     };
     let Some((facts, observation)) = job else {
         return HttpResponse::Ok().json(json!({ "ignored": "not a job for Ferry" }));
     };
     let key = facts.key.clone();
-    match intake.store.ingest(&delivery.id, &delivery.event, Some((facts, observation)), now_ms()).await {
+    match intake
+        .store
+        .ingest(
+            &delivery.id,
+            &delivery.event,
+            Some((facts, observation)),
+            now_ms(),
+        )
+        .await
+    {
         Ok(Ingested::Duplicate) => {
             info!(delivery = delivery.id, %key, "delivery seen before; acknowledged again");
             HttpResponse::Ok().json(json!({ "duplicate": true }))
@@ -128,12 +154,22 @@ async fn webhook(request: HttpRequest, body: web::Bytes, state: web::Data<AppSta
             if state.is_some_and(State::needs_work) {
                 intake.wake.notify_one();
             }
-            info!(delivery = delivery.id, repo = key.repo, job_id = key.job_id, state = state.map(State::as_str), "delivery recorded");
-            HttpResponse::Accepted().json(json!({ "accepted": true, "state": state.map(State::as_str) }))
+            info!(
+                delivery = delivery.id,
+                repo = key.repo,
+                job_id = key.job_id,
+                state = state.map(State::as_str),
+                "delivery recorded"
+            );
+            HttpResponse::Accepted()
+                .json(json!({ "accepted": true, "state": state.map(State::as_str) }))
         }
         Err(e) => {
             warn!(delivery = delivery.id, error = %e, "cannot record the delivery");
-            error(StatusCode::SERVICE_UNAVAILABLE, "the dispatcher cannot record deliveries right now; GitHub may redeliver it")
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the dispatcher cannot record deliveries right now; GitHub may redeliver it",
+            )
         }
     }
 }
@@ -148,7 +184,11 @@ pub fn observe(intake: &Intake, event: &WorkflowJobEvent) -> Option<(JobFacts, O
     }
     let repo = event.repository.full_name.clone();
     let facts = JobFacts {
-        key: JobKey { repo: repo.clone(), job_id: job.id, run_attempt: job.run_attempt },
+        key: JobKey {
+            repo: repo.clone(),
+            job_id: job.id,
+            run_attempt: job.run_attempt,
+        },
         run_id: job.run_id,
         installation_id: event.installation.as_ref().map(|i| i.id),
         labels: job.labels.clone(),
@@ -160,12 +200,18 @@ pub fn observe(intake: &Intake, event: &WorkflowJobEvent) -> Option<(JobFacts, O
         Action::Queued if !event.is_launchable() => return None,
         Action::Queued => {
             let allowed = intake.allowed_repositories.is_empty()
-                || intake.allowed_repositories.contains(&repo.to_ascii_lowercase());
+                || intake
+                    .allowed_repositories
+                    .contains(&repo.to_ascii_lowercase());
             match placement {
                 _ if !allowed => Observation::Refused {
-                    reason: format!("repository {repo} is not in this dispatcher's ALLOWED_GITHUB_REPOSITORIES"),
+                    reason: format!(
+                        "repository {repo} is not in this dispatcher's ALLOWED_GITHUB_REPOSITORIES"
+                    ),
                 },
-                Err(refusal) => Observation::Refused { reason: refusal.to_string() },
+                Err(refusal) => Observation::Refused {
+                    reason: refusal.to_string(),
+                },
                 Ok(_) => Observation::Queued,
             }
         }
@@ -180,13 +226,18 @@ pub fn observe(intake: &Intake, event: &WorkflowJobEvent) -> Option<(JobFacts, O
 }
 
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    let status = if state.intake.is_some() { "ok" } else { "needs-config" };
+    let status = if state.intake.is_some() {
+        "ok"
+    } else {
+        "needs-config"
+    };
     HttpResponse::Ok().json(json!({ "status": status, "version": state.version }))
 }
 
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let Some(intake) = &state.intake else {
-        return HttpResponse::ServiceUnavailable().json(json!({ "ready": false, "problems": ["setup mode"] }));
+        return HttpResponse::ServiceUnavailable()
+            .json(json!({ "ready": false, "problems": ["setup mode"] }));
     };
     let now = now_ms();
     let mut problems = Vec::new();
@@ -195,13 +246,18 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
     for (service, name) in [(Service::GitHub, "github"), (Service::Hf, "hf")] {
         if !state.health.is_recent(service, now, READY_WINDOW_MS) {
-            problems.push(format!("{name}: no successful call in the last {} minutes", READY_WINDOW_MS / 60_000));
+            problems.push(format!(
+                "{name}: no successful call in the last {} minutes",
+                READY_WINDOW_MS / 60_000
+            ));
         }
     }
     let body = json!({ "ready": problems.is_empty(), "problems": problems });
     if problems.is_empty() {
         HttpResponse::Ok().json(body)
     } else {
-        HttpResponse::ServiceUnavailable().insert_header((header::CACHE_CONTROL, "no-store")).json(body)
+        HttpResponse::ServiceUnavailable()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(body)
     }
 }

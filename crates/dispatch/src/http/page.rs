@@ -14,12 +14,21 @@ pub(super) async fn status(request: HttpRequest, state: web::Data<AppState>) -> 
     if wants_json(&request) {
         return HttpResponse::Ok().json(body);
     }
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(render(&body))
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(render(&body))
 }
 
 fn wants_json(request: &HttpRequest) -> bool {
-    let asked_by_query = request.query_string().split('&').any(|pair| pair == "format=json");
-    let accept = request.headers().get("accept").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let asked_by_query = request
+        .query_string()
+        .split('&')
+        .any(|pair| pair == "format=json");
+    let accept = request
+        .headers()
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     asked_by_query || (accept.contains("application/json") && !accept.contains("text/html"))
 }
 
@@ -69,7 +78,10 @@ async fn summary(state: &AppState) -> Value {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn text(value: &Value) -> String {
@@ -87,7 +99,10 @@ fn render(body: &Value) -> String {
          table{border-collapse:collapse}td,th{padding:.25rem .6rem;border-bottom:1px solid #ddd;text-align:left}\
          code{background:#f4f4f4;padding:0 .2rem}</style></head><body>",
     );
-    html.push_str(&format!("<h1>Ferry dispatcher <small>{}</small></h1>", text(&body["version"])));
+    html.push_str(&format!(
+        "<h1>Ferry dispatcher <small>{}</small></h1>",
+        text(&body["version"])
+    ));
     if body["configured"] == false {
         html.push_str("<p><strong>Setup mode.</strong> Webhooks are refused until the dispatcher has its credentials.</p>");
         if let Some(problem) = body["problem"].as_str() {
@@ -102,7 +117,11 @@ fn render(body: &Value) -> String {
     }
     html.push_str("<h2>Jobs</h2><table><tr><th>state</th><th>count</th></tr>");
     for (state, count) in body["jobs"].as_object().into_iter().flatten() {
-        html.push_str(&format!("<tr><td>{}</td><td>{}</td></tr>", escape(state), text(count)));
+        html.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td></tr>",
+            escape(state),
+            text(count)
+        ));
     }
     html.push_str("</table><h2>Recent</h2><table><tr><th>repository</th><th>job</th><th>state</th><th>runner</th><th>HF job</th><th>reason</th></tr>");
     for job in body["recent"].as_array().into_iter().flatten() {

@@ -24,7 +24,9 @@ pub fn observe(
     observation: &Observation,
     now_ms: i64,
 ) -> Option<JobRecord> {
-    let Some(current) = current else { return Some(first_sight(facts, observation, now_ms)) };
+    let Some(current) = current else {
+        return Some(first_sight(facts, observation, now_ms));
+    };
     if current.state.is_terminal() {
         return None;
     }
@@ -40,13 +42,18 @@ pub fn observe(
                 next.taken_by = runner_name.clone();
             }
             next.state = match current.state {
-                State::Queued | State::Launching | State::Launched | State::Running => State::Running,
+                State::Queued | State::Launching | State::Launched | State::Running => {
+                    State::Running
+                }
                 // The job completed already and its delivery overtook this one.
                 State::Cancelling => State::Cancelling,
                 terminal => terminal,
             };
         }
-        Observation::Completed { runner_name, conclusion } => {
+        Observation::Completed {
+            runner_name,
+            conclusion,
+        } => {
             if runner_name.is_some() {
                 next.taken_by = runner_name.clone();
             }
@@ -85,7 +92,10 @@ fn first_sight(facts: &JobFacts, observation: &Observation, now_ms: i64) -> JobR
             record.state = State::Running;
             record.taken_by = runner_name.clone();
         }
-        Observation::Completed { runner_name, conclusion } => {
+        Observation::Completed {
+            runner_name,
+            conclusion,
+        } => {
             record.state = State::Finished;
             record.taken_by = runner_name.clone();
             record.conclusion = conclusion.clone();
@@ -95,7 +105,12 @@ fn first_sight(facts: &JobFacts, observation: &Observation, now_ms: i64) -> JobR
 }
 
 /// A worker takes the record for `lease_ms`. Returns `None` when there is nothing to do yet.
-pub fn claim(current: &JobRecord, now_ms: i64, lease_ms: i64, new_runner_name: impl FnOnce() -> String) -> Option<JobRecord> {
+pub fn claim(
+    current: &JobRecord,
+    now_ms: i64,
+    lease_ms: i64,
+    new_runner_name: impl FnOnce() -> String,
+) -> Option<JobRecord> {
     if !current.state.needs_work() || current.not_before_ms > now_ms {
         return None;
     }
@@ -114,7 +129,12 @@ pub fn claim(current: &JobRecord, now_ms: i64, lease_ms: i64, new_runner_name: i
 }
 
 /// The HF Job exists (created now, or found from an earlier attempt).
-pub fn launched(current: &JobRecord, hf_job_id: &str, runner_id: Option<u64>, now_ms: i64) -> JobRecord {
+pub fn launched(
+    current: &JobRecord,
+    hf_job_id: &str,
+    runner_id: Option<u64>,
+    now_ms: i64,
+) -> JobRecord {
     let mut next = current.clone();
     next.hf_job_id = Some(hf_job_id.to_owned());
     if runner_id.is_some() {
@@ -167,7 +187,12 @@ pub fn fail(current: &JobRecord, reason: &str, now_ms: i64) -> JobRecord {
 }
 
 /// GitHub says the job is no longer queued, so no runner is needed for it.
-pub fn not_needed(current: &JobRecord, github_status: &str, taken_by: Option<&str>, now_ms: i64) -> JobRecord {
+pub fn not_needed(
+    current: &JobRecord,
+    github_status: &str,
+    taken_by: Option<&str>,
+    now_ms: i64,
+) -> JobRecord {
     let mut next = current.clone();
     next.lease_until_ms = None;
     if let Some(runner) = taken_by {

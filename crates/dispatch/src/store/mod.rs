@@ -34,7 +34,7 @@ pub enum Ingested {
     /// The delivery id was seen before: nothing was done.
     Duplicate,
     /// The delivery was recorded; `job` holds the job's record when it changed.
-    Recorded { job: Option<JobRecord> },
+    Recorded { job: Option<Box<JobRecord>> },
 }
 
 /// Changes one record given its current value; `None` leaves it unchanged.
@@ -55,10 +55,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Ingested, StoreError>;
 
     /// Leases the most overdue record that needs work, if any.
-    async fn claim_next(&self, now_ms: i64, lease_ms: i64) -> Result<Option<JobRecord>, StoreError>;
+    async fn claim_next(&self, now_ms: i64, lease_ms: i64)
+    -> Result<Option<JobRecord>, StoreError>;
 
     /// Applies `change` to the current record under `key`, returning the stored result.
-    async fn update(&self, key: &JobKey, now_ms: i64, change: Change) -> Result<Option<JobRecord>, StoreError>;
+    async fn update(
+        &self,
+        key: &JobKey,
+        now_ms: i64,
+        change: Change,
+    ) -> Result<Option<JobRecord>, StoreError>;
 
     async fn get(&self, key: &JobKey) -> Result<Option<JobRecord>, StoreError>;
 

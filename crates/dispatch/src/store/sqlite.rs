@@ -40,23 +40,36 @@ pub struct SqliteStore {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.path).finish()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) `dispatcher.sqlite3` in `dir`.
     pub fn open(dir: &Path, namer: RunnerNamer) -> Result<Self, StoreError> {
-        let open_error = |message: String| StoreError::Open { path: dir.display().to_string(), message };
+        let open_error = |message: String| StoreError::Open {
+            path: dir.display().to_string(),
+            message,
+        };
         std::fs::create_dir_all(dir).map_err(|e| open_error(e.to_string()))?;
         let path = dir.join("dispatcher.sqlite3");
         let connection = Connection::open(&path).map_err(|e| open_error(e.to_string()))?;
         // FULL makes every acknowledged delivery survive a power cut, not only a crash.
         connection
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;")
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;",
+            )
             .map_err(|e| open_error(e.to_string()))?;
-        connection.execute_batch(SCHEMA).map_err(|e| open_error(e.to_string()))?;
-        Ok(Self { connection: Arc::new(Mutex::new(connection)), namer: Arc::new(namer), path })
+        connection
+            .execute_batch(SCHEMA)
+            .map_err(|e| open_error(e.to_string()))?;
+        Ok(Self {
+            connection: Arc::new(Mutex::new(connection)),
+            namer: Arc::new(namer),
+            path,
+        })
     }
 
     /// Where the database file lives.
@@ -71,7 +84,9 @@ impl SqliteStore {
         let connection = self.connection.clone();
         let namer = self.namer.clone();
         tokio::task::spawn_blocking(move || {
-            let mut connection = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut connection = connection
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             work(&mut connection, &namer).map_err(database)
         })
         .await
@@ -81,7 +96,9 @@ impl SqliteStore {
 
 fn database(e: rusqlite::Error) -> StoreError {
     match e {
-        rusqlite::Error::FromSqlConversionFailure(_, _, cause) => StoreError::Corrupt(cause.to_string()),
+        rusqlite::Error::FromSqlConversionFailure(_, _, cause) => {
+            StoreError::Corrupt(cause.to_string())
+        }
         other => StoreError::Database(other.to_string()),
     }
 }
@@ -95,8 +112,11 @@ fn decode(data: &str) -> rusqlite::Result<JobRecord> {
 }
 
 fn load(tx: &Transaction<'_>, key: &str) -> rusqlite::Result<Option<JobRecord>> {
-    let data: Option<String> =
-        tx.query_row("SELECT data FROM jobs WHERE key = ?1", [key], |row| row.get(0)).optional()?;
+    let data: Option<String> = tx
+        .query_row("SELECT data FROM jobs WHERE key = ?1", [key], |row| {
+            row.get(0)
+        })
+        .optional()?;
     data.as_deref().map(decode).transpose()
 }
 
@@ -143,7 +163,7 @@ impl Store for SqliteStore {
                 let current = load(&tx, &facts.key.id())?;
                 if let Some(next) = machine::observe(current.as_ref(), &facts, &observation, now_ms) {
                     save(&tx, &next)?;
-                    changed = Some(next);
+                    changed = Some(Box::new(next));
                 }
             }
             tx.commit()?;
@@ -152,7 +172,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn claim_next(&self, now_ms: i64, lease_ms: i64) -> Result<Option<JobRecord>, StoreError> {
+    async fn claim_next(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Option<JobRecord>, StoreError> {
         self.with(move |connection, namer| {
             let tx = connection.transaction()?;
             let data: Option<String> = tx
@@ -165,7 +189,9 @@ impl Store for SqliteStore {
                     |row| row.get(0),
                 )
                 .optional()?;
-            let Some(current) = data.as_deref().map(decode).transpose()? else { return Ok(None) };
+            let Some(current) = data.as_deref().map(decode).transpose()? else {
+                return Ok(None);
+            };
             let claimed = machine::claim(&current, now_ms, lease_ms, || namer(&current));
             if let Some(claimed) = &claimed {
                 save(&tx, claimed)?;
@@ -176,11 +202,18 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn update(&self, key: &JobKey, _now_ms: i64, change: Change) -> Result<Option<JobRecord>, StoreError> {
+    async fn update(
+        &self,
+        key: &JobKey,
+        _now_ms: i64,
+        change: Change,
+    ) -> Result<Option<JobRecord>, StoreError> {
         let key = key.id();
         self.with(move |connection, _| {
             let tx = connection.transaction()?;
-            let Some(current) = load(&tx, &key)? else { return Ok(None) };
+            let Some(current) = load(&tx, &key)? else {
+                return Ok(None);
+            };
             let result = match change(&current) {
                 Some(next) => {
                     save(&tx, &next)?;
@@ -205,7 +238,8 @@ impl Store for SqliteStore {
 
     async fn recent(&self, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
         self.with(move |connection, _| {
-            let mut statement = connection.prepare("SELECT data FROM jobs ORDER BY updated_ms DESC LIMIT ?1")?;
+            let mut statement =
+                connection.prepare("SELECT data FROM jobs ORDER BY updated_ms DESC LIMIT ?1")?;
             let rows = statement.query_map([limit as i64], |row| row.get::<_, String>(0))?;
             rows.map(|row| decode(&row?)).collect()
         })
@@ -214,12 +248,16 @@ impl Store for SqliteStore {
 
     async fn counts(&self) -> Result<BTreeMap<State, u64>, StoreError> {
         self.with(|connection, _| {
-            let mut statement = connection.prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state")?;
-            let rows = statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?;
+            let mut statement =
+                connection.prepare("SELECT state, COUNT(*) FROM jobs GROUP BY state")?;
+            let rows = statement.query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })?;
             let mut counts = BTreeMap::new();
             for row in rows {
                 let (state, count) = row?;
-                let state = State::parse(&state).ok_or_else(|| corrupt(format!("unknown state '{state}'")))?;
+                let state = State::parse(&state)
+                    .ok_or_else(|| corrupt(format!("unknown state '{state}'")))?;
                 counts.insert(state, count as u64);
             }
             Ok(counts)
@@ -241,16 +279,27 @@ impl Store for SqliteStore {
 
     async fn check_writable(&self, now_ms: i64) -> Result<(), StoreError> {
         self.with(move |connection, _| {
-            connection.execute("INSERT OR REPLACE INTO probe (id, at_ms) VALUES (1, ?1)", [now_ms])?;
-            let read: i64 = connection.query_row("SELECT at_ms FROM probe WHERE id = 1", [], |row| row.get(0))?;
-            if read == now_ms { Ok(()) } else { Err(corrupt("probe row did not read back".into())) }
+            connection.execute(
+                "INSERT OR REPLACE INTO probe (id, at_ms) VALUES (1, ?1)",
+                [now_ms],
+            )?;
+            let read: i64 =
+                connection
+                    .query_row("SELECT at_ms FROM probe WHERE id = 1", [], |row| row.get(0))?;
+            if read == now_ms {
+                Ok(())
+            } else {
+                Err(corrupt("probe row did not read back".into()))
+            }
         })
         .await
     }
 
     async fn prune_deliveries(&self, before_ms: i64) -> Result<u64, StoreError> {
         self.with(move |connection, _| {
-            connection.execute("DELETE FROM deliveries WHERE received_ms < ?1", [before_ms]).map(|n| n as u64)
+            connection
+                .execute("DELETE FROM deliveries WHERE received_ms < ?1", [before_ms])
+                .map(|n| n as u64)
         })
         .await
     }

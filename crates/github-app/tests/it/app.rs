@@ -8,13 +8,22 @@ use crate::{INSTALLATION, Setup};
 
 #[tokio::test]
 async fn deliveries_are_listed_newest_first_with_cursors() {
-    let setup = Setup::new();
+    let setup = Setup::start();
     let ids: Vec<u64> = (0..5)
-        .map(|i| setup.fake.add_delivery("workflow_job", Some("queued"), if i == 2 { 502 } else { 200 }))
+        .map(|i| {
+            setup.fake.add_delivery(
+                "workflow_job",
+                Some("queued"),
+                if i == 2 { 502 } else { 200 },
+            )
+        })
         .collect();
 
     let mut seen = Vec::new();
-    let mut query = DeliveryQuery { per_page: Some(2), ..DeliveryQuery::default() };
+    let mut query = DeliveryQuery {
+        per_page: Some(2),
+        ..DeliveryQuery::default()
+    };
     let mut pages = 0;
     loop {
         let page = setup.client.list_deliveries(&query).await.unwrap();
@@ -32,7 +41,10 @@ async fn deliveries_are_listed_newest_first_with_cursors() {
 
     let failures = setup
         .client
-        .list_deliveries(&DeliveryQuery { status: Some(DeliveryStatus::Failure), ..DeliveryQuery::default() })
+        .list_deliveries(&DeliveryQuery {
+            status: Some(DeliveryStatus::Failure),
+            ..DeliveryQuery::default()
+        })
         .await
         .unwrap();
     assert_eq!(failures.deliveries.len(), 1);
@@ -40,18 +52,25 @@ async fn deliveries_are_listed_newest_first_with_cursors() {
     assert!(!failures.deliveries[0].succeeded());
     assert_eq!(failures.next_cursor, None);
 
-    let bad_cursor = DeliveryQuery { cursor: Some("garbage".into()), ..DeliveryQuery::default() };
+    let bad_cursor = DeliveryQuery {
+        cursor: Some("garbage".into()),
+        ..DeliveryQuery::default()
+    };
     let error = setup.client.list_deliveries(&bad_cursor).await.unwrap_err();
     assert!(matches!(error, Error::Validation { .. }), "{error:?}");
 }
 
 #[tokio::test]
 async fn deliveries_can_be_redelivered() {
-    let setup = Setup::new();
+    let setup = Setup::start();
     let failed = setup.fake.add_delivery("workflow_job", Some("queued"), 500);
     setup.client.redeliver(failed).await.unwrap();
     assert_eq!(setup.fake.redelivery_requests(), [failed]);
-    let page = setup.client.list_deliveries(&DeliveryQuery::default()).await.unwrap();
+    let page = setup
+        .client
+        .list_deliveries(&DeliveryQuery::default())
+        .await
+        .unwrap();
     assert!(page.deliveries[0].redelivery && page.deliveries[0].succeeded());
     assert_eq!(page.deliveries[0].guid, page.deliveries[1].guid);
 
@@ -61,14 +80,17 @@ async fn deliveries_can_be_redelivered() {
 
 #[tokio::test]
 async fn a_manifest_code_converts_once_without_authentication() {
-    let setup = Setup::new();
+    let setup = Setup::start();
     setup.fake.add_manifest_code("abc123");
     let app = setup.client.convert_manifest("abc123").await.unwrap();
     assert_eq!(app.app.id, APP_ID);
     assert_eq!(app.pem.expose_secret(), keys::APP_PRIVATE_KEY_PKCS1);
     assert!(app.webhook_secret.is_some());
     let debug = format!("{app:?}");
-    assert!(!debug.contains("PRIVATE KEY") && !debug.contains("fake-client-secret"), "{debug}");
+    assert!(
+        !debug.contains("PRIVATE KEY") && !debug.contains("fake-client-secret"),
+        "{debug}"
+    );
 
     let request = &setup.fake.server.requests_to("POST", "/app-manifests/")[0];
     assert_eq!(request.header("authorization"), None);
@@ -79,7 +101,7 @@ async fn a_manifest_code_converts_once_without_authentication() {
 
 #[tokio::test]
 async fn rate_limits_as_the_app_and_as_an_installation() {
-    let setup = Setup::new();
+    let setup = Setup::start();
     let limits = setup.client.rate_limit(Some(INSTALLATION)).await.unwrap();
     assert_eq!(limits.rate.limit, 5000);
     assert!(limits.resources.contains_key("integration_manifest"));

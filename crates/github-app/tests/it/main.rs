@@ -9,7 +9,9 @@ mod tokens;
 use std::sync::Arc;
 use std::time::Duration;
 
-use github_app::{AppIdentity, ClientConfig, GitHubAppClient, ManualClock, RepoRef, RetryPolicy, RunnerScope};
+use github_app::{
+    AppIdentity, ClientConfig, GitHubAppClient, ManualClock, RepoRef, RetryPolicy, RunnerScope,
+};
 use secrecy::SecretString;
 use testkit::FakeGitHub;
 use testkit::github::{APP_ID, keys};
@@ -26,15 +28,23 @@ pub struct Setup {
 }
 
 impl Setup {
-    pub fn new() -> Self {
+    pub fn start() -> Self {
         Self::on(FakeGitHub::start())
     }
 
     pub fn on(fake: FakeGitHub) -> Self {
-        fake.add_installation(INSTALLATION, "octo-org", &["octo-org/hello", "octo-org/world"]);
+        fake.add_installation(
+            INSTALLATION,
+            "octo-org",
+            &["octo-org/hello", "octo-org/world"],
+        );
         let clock = Arc::new(ManualClock::starting_now());
         let client = GitHubAppClient::new(config(&fake, clock.clone())).unwrap();
-        Self { fake, client, clock }
+        Self {
+            fake,
+            client,
+            clock,
+        }
     }
 
     /// Moves both the client's and the fake's clocks.
@@ -45,12 +55,15 @@ impl Setup {
 }
 
 pub fn config(fake: &FakeGitHub, clock: Arc<ManualClock>) -> ClientConfig {
-    ClientConfig::new(AppIdentity::AppId(APP_ID), SecretString::from(keys::APP_PRIVATE_KEY_PKCS1))
-        .with_base_url(&fake.base_url())
-        .unwrap()
-        .with_clock(clock)
-        .with_retry(fast_retries())
-        .with_timeout(Duration::from_secs(5))
+    ClientConfig::new(
+        AppIdentity::AppId(APP_ID),
+        SecretString::from(keys::APP_PRIVATE_KEY_PKCS1),
+    )
+    .with_base_url(&fake.base_url())
+    .unwrap()
+    .with_clock(clock)
+    .with_retry(fast_retries())
+    .with_timeout(Duration::from_secs(5))
 }
 
 pub fn fast_retries() -> RetryPolicy {

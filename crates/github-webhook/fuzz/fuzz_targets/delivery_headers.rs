@@ -19,9 +19,13 @@ fuzz_target!(|values: [Option<&str>; 5]| {
             .and_then(|index| values[index])
     };
     if let Ok(delivery) = Delivery::from_headers(lookup) {
-        for text in [Some(&delivery.event), Some(&delivery.id), delivery.target_type.as_ref()]
-            .into_iter()
-            .flatten()
+        for text in [
+            Some(&delivery.event),
+            Some(&delivery.id),
+            delivery.target_type.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
         {
             assert!(!text.is_empty());
             assert!(text.bytes().all(|b| b.is_ascii_graphic()));

@@ -20,13 +20,14 @@ mod types;
 mod tests;
 
 pub use spec::{
-    CliNameParts, DEFAULT_FLAVOR, JobSpec, SPACE_IMAGE_PREFIXES, ScheduleSpec, Timeout, cli_default_job_name,
-    cli_default_uv_job_name, default_job_name, default_uv_job_name, sanitize_job_name, space_id,
+    CliNameParts, DEFAULT_FLAVOR, JobSpec, SPACE_IMAGE_PREFIXES, ScheduleSpec, Timeout,
+    cli_default_job_name, cli_default_uv_job_name, default_job_name, default_uv_job_name,
+    sanitize_job_name, space_id,
 };
 pub use sse::{LogLine, LogOptions, MetricsOptions, StreamPolicy};
 pub use types::{
-    Accelerator, Durations, Expose, GpuMetrics, Hardware, Initiator, Job, JobStage, JobStatus, LastJob, Metrics,
-    Owner, ScheduledJob, ScheduledJobSpec, ScheduledJobStatus,
+    Accelerator, Durations, Expose, GpuMetrics, Hardware, Initiator, Job, JobStage, JobStatus,
+    LastJob, Metrics, Owner, ScheduledJob, ScheduledJobSpec, ScheduledJobStatus,
 };
 
 /// A boxed stream, so the client's streams can be stored and passed around.
@@ -56,8 +57,14 @@ impl JobFilter {
     }
 
     fn query(&self) -> Vec<(&'static str, String)> {
-        let stages = self.stages.iter().map(|s| ("stage", s.as_str().to_ascii_uppercase()));
-        let labels = self.labels.iter().map(|(k, v)| ("label", format!("{k}={v}")));
+        let stages = self
+            .stages
+            .iter()
+            .map(|s| ("stage", s.as_str().to_ascii_uppercase()));
+        let labels = self
+            .labels
+            .iter()
+            .map(|(k, v)| ("label", format!("{k}={v}")));
         stages.chain(labels).collect()
     }
 }
@@ -102,7 +109,9 @@ impl HfClient {
     pub async fn run_job(&self, spec: &JobSpec) -> Result<Job, Error> {
         let body = spec.to_body()?;
         let namespace = self.namespace().await?;
-        let job: Job = self.call_json(Method::POST, &["api", "jobs", &namespace], Some(&body)).await?;
+        let job: Job = self
+            .call_json(Method::POST, &["api", "jobs", &namespace], Some(&body))
+            .await?;
         Ok(job.with_url(self.endpoint()))
     }
 
@@ -110,7 +119,9 @@ impl HfClient {
     pub async fn inspect_job(&self, job_id: &str) -> Result<Job, Error> {
         check_segment("job id", job_id)?;
         let namespace = self.namespace().await?;
-        let job: Job = self.get_json(&["api", "jobs", &namespace, job_id], &[]).await?;
+        let job: Job = self
+            .get_json(&["api", "jobs", &namespace, job_id], &[])
+            .await?;
         Ok(job.with_url(self.endpoint()))
     }
 
@@ -126,15 +137,23 @@ impl HfClient {
                 let Some(next) = next else { return Ok(None) };
                 let (url, query) = match next {
                     Some(url) => (url, Vec::new()),
-                    None => (client.url(&["api", "jobs", &client.namespace().await?]), query),
+                    None => (
+                        client.url(&["api", "jobs", &client.namespace().await?]),
+                        query,
+                    ),
                 };
                 let what = format!("GET {}", url.path());
-                let request = client.request(Method::GET, url.clone(), false).query(&query);
+                let request = client
+                    .request(Method::GET, url.clone(), false)
+                    .query(&query);
                 let response = client.send(request, &what).await?;
                 let next = next_link(response.headers(), response.url());
                 let jobs: Vec<Job> = read_json(response, &what).await?;
                 let endpoint = client.endpoint().to_owned();
-                let jobs: Vec<Result<Job, Error>> = jobs.into_iter().map(|j| Ok(j.with_url(&endpoint))).collect();
+                let jobs: Vec<Result<Job, Error>> = jobs
+                    .into_iter()
+                    .map(|j| Ok(j.with_url(&endpoint)))
+                    .collect();
                 Ok(Some((stream::iter(jobs), next.map(Some))))
             }
         });
@@ -148,8 +167,13 @@ impl HfClient {
             count: u64,
         }
         let namespace = self.namespace().await?;
-        let query: Vec<(&str, String)> = stages.iter().map(|s| ("stage", s.as_str().to_ascii_uppercase())).collect();
-        let count: Count = self.get_json(&["api", "jobs", &namespace, "count"], &query).await?;
+        let query: Vec<(&str, String)> = stages
+            .iter()
+            .map(|s| ("stage", s.as_str().to_ascii_uppercase()))
+            .collect();
+        let count: Count = self
+            .get_json(&["api", "jobs", &namespace, "count"], &query)
+            .await?;
         Ok(count.count)
     }
 
@@ -157,7 +181,12 @@ impl HfClient {
     pub async fn cancel_job(&self, job_id: &str) -> Result<(), Error> {
         check_segment("job id", job_id)?;
         let namespace = self.namespace().await?;
-        self.call(Method::POST, &["api", "jobs", &namespace, job_id, "cancel"], None).await?;
+        self.call(
+            Method::POST,
+            &["api", "jobs", &namespace, job_id, "cancel"],
+            None,
+        )
+        .await?;
         Ok(())
     }
 
@@ -170,17 +199,34 @@ impl HfClient {
         check_segment("job id", job_id)?;
         let namespace = self.namespace().await?;
         let body = json!({ "labels": labels });
-        let job: Job = self.call_json(Method::PUT, &["api", "jobs", &namespace, job_id, "labels"], Some(&body)).await?;
+        let job: Job = self
+            .call_json(
+                Method::PUT,
+                &["api", "jobs", &namespace, job_id, "labels"],
+                Some(&body),
+            )
+            .await?;
         Ok(job.with_url(self.endpoint()))
     }
 
     /// `PUT /api/jobs/{namespace}/{id}/expose`: the complete set of exposed ports of a running
     /// job; public ports are exposed too. Empty lists close every port.
-    pub async fn update_job_expose(&self, job_id: &str, expose: &[u16], expose_public: &[u16]) -> Result<Job, Error> {
+    pub async fn update_job_expose(
+        &self,
+        job_id: &str,
+        expose: &[u16],
+        expose_public: &[u16],
+    ) -> Result<Job, Error> {
         check_segment("job id", job_id)?;
         let namespace = self.namespace().await?;
         let body = spec::expose_payload(expose, expose_public);
-        let job: Job = self.call_json(Method::PUT, &["api", "jobs", &namespace, job_id, "expose"], Some(&body)).await?;
+        let job: Job = self
+            .call_json(
+                Method::PUT,
+                &["api", "jobs", &namespace, job_id, "expose"],
+                Some(&body),
+            )
+            .await?;
         Ok(job.with_url(self.endpoint()))
     }
 
@@ -188,7 +234,13 @@ impl HfClient {
     pub async fn rerun_job(&self, job_id: &str) -> Result<Job, Error> {
         check_segment("job id", job_id)?;
         let namespace = self.namespace().await?;
-        let job: Job = self.call_json(Method::POST, &["api", "jobs", &namespace, job_id, "duplicate"], None).await?;
+        let job: Job = self
+            .call_json(
+                Method::POST,
+                &["api", "jobs", &namespace, job_id, "duplicate"],
+                None,
+            )
+            .await?;
         Ok(job.with_url(self.endpoint()))
     }
 
@@ -243,20 +295,36 @@ impl HfClient {
     pub async fn create_scheduled_job(&self, spec: &ScheduleSpec) -> Result<ScheduledJob, Error> {
         let body = spec.to_body()?;
         let namespace = self.namespace().await?;
-        self.call_json(Method::POST, &["api", "scheduled-jobs", &namespace], Some(&body)).await
+        self.call_json(
+            Method::POST,
+            &["api", "scheduled-jobs", &namespace],
+            Some(&body),
+        )
+        .await
     }
 
     /// `GET /api/scheduled-jobs/{namespace}`. Like Python, the first label filters on the Hub and
     /// all labels filter again here (the endpoint takes a single `label`).
-    pub async fn list_scheduled_jobs(&self, labels: &[(String, String)]) -> Result<Vec<ScheduledJob>, Error> {
+    pub async fn list_scheduled_jobs(
+        &self,
+        labels: &[(String, String)],
+    ) -> Result<Vec<ScheduledJob>, Error> {
         let namespace = self.namespace().await?;
-        let query: Vec<(&str, String)> = labels.first().map(|(k, v)| ("label", format!("{k}={v}"))).into_iter().collect();
-        let jobs: Vec<ScheduledJob> = self.get_json(&["api", "scheduled-jobs", &namespace], &query).await?;
+        let query: Vec<(&str, String)> = labels
+            .first()
+            .map(|(k, v)| ("label", format!("{k}={v}")))
+            .into_iter()
+            .collect();
+        let jobs: Vec<ScheduledJob> = self
+            .get_json(&["api", "scheduled-jobs", &namespace], &query)
+            .await?;
         Ok(jobs
             .into_iter()
             .filter(|job| {
                 let own = job.job_spec.as_ref().map(|s| &s.labels);
-                labels.iter().all(|(k, v)| own.and_then(|l| l.get(k)) == Some(v))
+                labels
+                    .iter()
+                    .all(|(k, v)| own.and_then(|l| l.get(k)) == Some(v))
             })
             .collect())
     }
@@ -265,7 +333,8 @@ impl HfClient {
     pub async fn inspect_scheduled_job(&self, id: &str) -> Result<ScheduledJob, Error> {
         check_segment("scheduled job id", id)?;
         let namespace = self.namespace().await?;
-        self.get_json(&["api", "scheduled-jobs", &namespace, id], &[]).await
+        self.get_json(&["api", "scheduled-jobs", &namespace, id], &[])
+            .await
     }
 
     /// `DELETE /api/scheduled-jobs/{namespace}/{id}`.
@@ -275,12 +344,14 @@ impl HfClient {
 
     /// `POST /api/scheduled-jobs/{namespace}/{id}/suspend`: no more runs until resumed.
     pub async fn suspend_scheduled_job(&self, id: &str) -> Result<(), Error> {
-        self.scheduled_action(Method::POST, id, Some("suspend")).await
+        self.scheduled_action(Method::POST, id, Some("suspend"))
+            .await
     }
 
     /// `POST /api/scheduled-jobs/{namespace}/{id}/resume`.
     pub async fn resume_scheduled_job(&self, id: &str) -> Result<(), Error> {
-        self.scheduled_action(Method::POST, id, Some("resume")).await
+        self.scheduled_action(Method::POST, id, Some("resume"))
+            .await
     }
 
     /// `POST /api/scheduled-jobs/{namespace}/{id}/run`: starts a run now. [`Error::Conflict`] if
@@ -288,7 +359,13 @@ impl HfClient {
     pub async fn trigger_scheduled_job(&self, id: &str) -> Result<Job, Error> {
         check_segment("scheduled job id", id)?;
         let namespace = self.namespace().await?;
-        let job: Job = self.call_json(Method::POST, &["api", "scheduled-jobs", &namespace, id, "run"], None).await?;
+        let job: Job = self
+            .call_json(
+                Method::POST,
+                &["api", "scheduled-jobs", &namespace, id, "run"],
+                None,
+            )
+            .await?;
         Ok(job.with_url(self.endpoint()))
     }
 
@@ -301,18 +378,37 @@ impl HfClient {
         check_segment("scheduled job id", id)?;
         let namespace = self.namespace().await?;
         let body = json!({ "labels": labels });
-        self.call_json(Method::PUT, &["api", "scheduled-jobs", &namespace, id, "labels"], Some(&body)).await
+        self.call_json(
+            Method::PUT,
+            &["api", "scheduled-jobs", &namespace, id, "labels"],
+            Some(&body),
+        )
+        .await
     }
 
     /// `POST /api/scheduled-jobs/{namespace}/{id}/schedule`: changes the schedule.
-    pub async fn update_scheduled_job_schedule(&self, id: &str, schedule: &str) -> Result<ScheduledJob, Error> {
+    pub async fn update_scheduled_job_schedule(
+        &self,
+        id: &str,
+        schedule: &str,
+    ) -> Result<ScheduledJob, Error> {
         check_segment("scheduled job id", id)?;
         let namespace = self.namespace().await?;
         let body = json!({ "schedule": schedule });
-        self.call_json(Method::POST, &["api", "scheduled-jobs", &namespace, id, "schedule"], Some(&body)).await
+        self.call_json(
+            Method::POST,
+            &["api", "scheduled-jobs", &namespace, id, "schedule"],
+            Some(&body),
+        )
+        .await
     }
 
-    async fn scheduled_action(&self, method: Method, id: &str, action: Option<&str>) -> Result<(), Error> {
+    async fn scheduled_action(
+        &self,
+        method: Method,
+        id: &str,
+        action: Option<&str>,
+    ) -> Result<(), Error> {
         check_segment("scheduled job id", id)?;
         let namespace = self.namespace().await?;
         let mut segments = vec!["api", "scheduled-jobs", namespace.as_str(), id];
@@ -324,7 +420,11 @@ impl HfClient {
 
 /// The `rel="next"` target of a `Link` header, resolved against the current page's URL.
 pub(crate) fn next_link(headers: &reqwest::header::HeaderMap, current: &Url) -> Option<Url> {
-    for value in headers.get_all("link").iter().filter_map(|v| v.to_str().ok()) {
+    for value in headers
+        .get_all("link")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+    {
         for link in value.split(',') {
             let mut parts = link.split(';');
             let target = parts.next()?.trim();

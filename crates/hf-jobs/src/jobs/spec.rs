@@ -14,8 +14,12 @@ use crate::volumes::Volume;
 pub const DEFAULT_FLAVOR: &str = "cpu-basic";
 
 /// Image prefixes that name a Hugging Face Space instead of a Docker image.
-pub const SPACE_IMAGE_PREFIXES: [&str; 4] =
-    ["https://huggingface.co/spaces/", "https://hf.co/spaces/", "huggingface.co/spaces/", "hf.co/spaces/"];
+pub const SPACE_IMAGE_PREFIXES: [&str; 4] = [
+    "https://huggingface.co/spaces/",
+    "https://hf.co/spaces/",
+    "huggingface.co/spaces/",
+    "hf.co/spaces/",
+];
 
 /// A job timeout as the caller wrote it: whole seconds, or text for the `durations` parser
 /// (`"300"`, `"90m"`, `"1.5h"`, `"1d"`).
@@ -93,7 +97,11 @@ impl JobSpec {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Self { image: image.into(), command: command.into_iter().map(Into::into).collect(), ..Self::default() }
+        Self {
+            image: image.into(),
+            command: command.into_iter().map(Into::into).collect(),
+            ..Self::default()
+        }
     }
 
     pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
@@ -181,7 +189,9 @@ impl JobSpec {
             return Err(Error::InvalidInput("image must not be empty".into()));
         }
         if !self.network_aliases.is_empty() && self.network_group.is_none() {
-            return Err(Error::InvalidInput("network aliases require a network group".into()));
+            return Err(Error::InvalidInput(
+                "network aliases require a network group".into(),
+            ));
         }
         if self.name.is_some() && self.labels.contains_key("name") {
             return Err(Error::InvalidInput(
@@ -203,13 +213,25 @@ impl JobSpec {
         body.insert("command".into(), json!(self.command));
         body.insert("arguments".into(), json!([]));
         body.insert("environment".into(), json!(self.env));
-        body.insert("flavor".into(), json!(self.flavor.as_deref().unwrap_or(DEFAULT_FLAVOR)));
+        body.insert(
+            "flavor".into(),
+            json!(self.flavor.as_deref().unwrap_or(DEFAULT_FLAVOR)),
+        );
         if !self.secrets.is_empty() {
-            let secrets: Map<String, Value> =
-                self.secrets.iter().map(|(k, v)| (k.clone(), json!(v.expose_secret()))).collect();
+            let secrets: Map<String, Value> = self
+                .secrets
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v.expose_secret())))
+                .collect();
             body.insert("secrets".into(), Value::Object(secrets));
         }
-        if let Some(seconds) = self.timeout.as_ref().map(Timeout::to_seconds).transpose()?.flatten() {
+        if let Some(seconds) = self
+            .timeout
+            .as_ref()
+            .map(Timeout::to_seconds)
+            .transpose()?
+            .flatten()
+        {
             body.insert("timeoutSeconds".into(), json!(seconds));
         }
         if let Some(attempts) = self.attempts {
@@ -220,7 +242,10 @@ impl JobSpec {
             body.insert("volumes".into(), json!(self.volumes));
         }
         if !self.expose.is_empty() || !self.expose_public.is_empty() {
-            body.insert("expose".into(), expose_payload(&self.expose, &self.expose_public));
+            body.insert(
+                "expose".into(),
+                expose_payload(&self.expose, &self.expose_public),
+            );
         }
         if with_ssh && self.ssh {
             body.insert("ssh".into(), json!({ "enabled": true }));
@@ -264,7 +289,9 @@ fn dedup(ports: &[u16]) -> Vec<u16> {
 
 /// The Space id (`owner/space`) when `image` names a Space.
 pub fn space_id(image: &str) -> Option<&str> {
-    SPACE_IMAGE_PREFIXES.iter().find_map(|prefix| image.strip_prefix(prefix))
+    SPACE_IMAGE_PREFIXES
+        .iter()
+        .find_map(|prefix| image.strip_prefix(prefix))
 }
 
 /// A job template plus its schedule, for `create_scheduled_job`.
@@ -282,7 +309,12 @@ pub struct ScheduleSpec {
 
 impl ScheduleSpec {
     pub fn new(schedule: impl Into<String>, job: JobSpec) -> Self {
-        Self { job, schedule: schedule.into(), suspend: None, concurrency: None }
+        Self {
+            job,
+            schedule: schedule.into(),
+            suspend: None,
+            concurrency: None,
+        }
     }
 
     pub fn suspend(mut self, suspend: bool) -> Self {
@@ -316,7 +348,15 @@ impl ScheduleSpec {
 
 /// Replaces every character outside `[a-zA-Z0-9_-]` with `-`, as Python's `_sanitize_job_name`.
 pub fn sanitize_job_name(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' }).collect()
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 /// First 8 hex digits of `sha256("\0".join(parts))`.
@@ -353,14 +393,18 @@ fn script_base(script: &str) -> String {
 /// segment (or the Space id) sanitised, plus 8 hex of the hash of image and command.
 /// `python:3.12` + `python -c "print('hello')"` → `python-3-12-eb94fa4f`.
 pub fn default_job_name(image: &str, command: &[String]) -> String {
-    let parts: Vec<&str> = std::iter::once(image).chain(command.iter().map(String::as_str)).collect();
+    let parts: Vec<&str> = std::iter::once(image)
+        .chain(command.iter().map(String::as_str))
+        .collect();
     format!("{}-{}", image_base(image), short_hash(&parts))
 }
 
 /// The library's default name of a `uv run` job: the script's file name without `.py`, plus
 /// 8 hex of the hash of script and arguments. `train.py --epochs 3` → `train-2f161011`.
 pub fn default_uv_job_name(script: &str, script_args: &[String]) -> String {
-    let parts: Vec<&str> = std::iter::once(script).chain(script_args.iter().map(String::as_str)).collect();
+    let parts: Vec<&str> = std::iter::once(script)
+        .chain(script_args.iter().map(String::as_str))
+        .collect();
     format!("{}-{}", script_base(script), short_hash(&parts))
 }
 
@@ -390,7 +434,9 @@ impl CliNameParts {
     /// Python's `_name_hash_parts`.
     pub fn to_parts(&self) -> Vec<String> {
         let mut parts = vec![
-            self.flavor.clone().unwrap_or_else(|| DEFAULT_FLAVOR.to_owned()),
+            self.flavor
+                .clone()
+                .unwrap_or_else(|| DEFAULT_FLAVOR.to_owned()),
             self.timeout.clone().unwrap_or_default(),
             self.namespace.clone().unwrap_or_default(),
             self.network_group.clone().unwrap_or_default(),
@@ -417,7 +463,11 @@ pub fn cli_default_job_name(image: &str, command: &[String], config: &CliNamePar
 }
 
 /// The `hf jobs uv run` (2.4.0) default name, from the script as typed (a URL stays a URL).
-pub fn cli_default_uv_job_name(script: &str, script_args: &[String], config: &CliNameParts) -> String {
+pub fn cli_default_uv_job_name(
+    script: &str,
+    script_args: &[String],
+    config: &CliNameParts,
+) -> String {
     let mut parts: Vec<String> = vec![script.to_owned()];
     parts.extend(script_args.iter().cloned());
     parts.extend(config.to_parts());

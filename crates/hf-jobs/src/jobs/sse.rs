@@ -31,7 +31,12 @@ pub struct StreamPolicy {
 
 impl StreamPolicy {
     fn with_idle(idle_timeout: Duration) -> Self {
-        Self { idle_timeout, max_retries: 5, min_backoff: Duration::from_secs(1), max_backoff: Duration::from_secs(10) }
+        Self {
+            idle_timeout,
+            max_retries: 5,
+            min_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(10),
+        }
     }
 }
 
@@ -48,12 +53,20 @@ pub struct LogOptions {
 impl LogOptions {
     /// The lines logged so far, then stop (5 s of silence means the replay is over).
     pub fn once() -> Self {
-        Self { follow: false, tail: None, policy: StreamPolicy::with_idle(Duration::from_secs(5)) }
+        Self {
+            follow: false,
+            tail: None,
+            policy: StreamPolicy::with_idle(Duration::from_secs(5)),
+        }
     }
 
     /// Every line until the job ends (idle timeout 120 s, four keep-alive periods).
     pub fn follow() -> Self {
-        Self { follow: true, tail: None, policy: StreamPolicy::with_idle(Duration::from_secs(120)) }
+        Self {
+            follow: true,
+            tail: None,
+            policy: StreamPolicy::with_idle(Duration::from_secs(120)),
+        }
     }
 
     pub fn tail(mut self, lines: u64) -> Self {
@@ -77,11 +90,17 @@ pub struct MetricsOptions {
 
 impl MetricsOptions {
     pub fn once() -> Self {
-        Self { follow: false, policy: StreamPolicy::with_idle(Duration::from_secs(10)) }
+        Self {
+            follow: false,
+            policy: StreamPolicy::with_idle(Duration::from_secs(10)),
+        }
     }
 
     pub fn follow() -> Self {
-        Self { follow: true, policy: StreamPolicy::with_idle(Duration::from_secs(10)) }
+        Self {
+            follow: true,
+            policy: StreamPolicy::with_idle(Duration::from_secs(10)),
+        }
     }
 
     pub fn policy(mut self, policy: StreamPolicy) -> Self {
@@ -102,7 +121,16 @@ const BANNER: &str = "===== Job started";
 
 pub(crate) fn logs(client: HfClient, job_id: String, options: LogOptions) -> BoxStream<LogLine> {
     let params = options.tail.map(|n| vec![("tail", n.to_string())]);
-    let events = Sse::new(client, job_id, "logs", options.follow, true, &[], options.policy, params);
+    let events = Sse::new(
+        client,
+        job_id,
+        "logs",
+        options.follow,
+        true,
+        &[],
+        options.policy,
+        params,
+    );
     let lines = events.into_stream().filter_map(|event| async move {
         match event {
             Err(e) => Some(Err(e)),
@@ -110,25 +138,47 @@ pub(crate) fn logs(client: HfClient, job_id: String, options: LogOptions) -> Box
                 Some(text) if text.starts_with(BANNER) => None,
                 Some(text) => Some(Ok(LogLine {
                     text: text.to_owned(),
-                    timestamp: event.get("timestamp").and_then(Value::as_str).and_then(|t| t.parse().ok()),
+                    timestamp: event
+                        .get("timestamp")
+                        .and_then(Value::as_str)
+                        .and_then(|t| t.parse().ok()),
                 })),
-                None => Some(Err(Error::InvalidResponse(format!("log event without a `data` string: {event}")))),
+                None => Some(Err(Error::InvalidResponse(format!(
+                    "log event without a `data` string: {event}"
+                )))),
             },
         }
     });
     Box::pin(lines)
 }
 
-pub(crate) fn metrics(client: HfClient, job_id: String, options: MetricsOptions) -> BoxStream<Metrics> {
+pub(crate) fn metrics(
+    client: HfClient,
+    job_id: String,
+    options: MetricsOptions,
+) -> BoxStream<Metrics> {
     // The metrics endpoint answers 406 (formerly 500) once the job is over: that is an end.
-    let events = Sse::new(client, job_id, "metrics", options.follow, false, &[406, 500], options.policy, None);
+    let events = Sse::new(
+        client,
+        job_id,
+        "metrics",
+        options.follow,
+        false,
+        &[406, 500],
+        options.policy,
+        None,
+    );
     let samples = events.into_stream().map(|event| {
         event.and_then(|value| {
             serde_json::from_value::<Metrics>(value)
                 .map_err(|e| Error::InvalidResponse(format!("metrics event: {e}")))
         })
     });
-    if options.follow { Box::pin(samples) } else { Box::pin(samples.take(1)) }
+    if options.follow {
+        Box::pin(samples)
+    } else {
+        Box::pin(samples.take(1))
+    }
 }
 
 type Body = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
@@ -197,7 +247,14 @@ impl Sse {
         policy: StreamPolicy,
         params: Option<Vec<(&'static str, String)>>,
     ) -> Self {
-        let policy = if follow { policy } else { StreamPolicy { max_retries: 0, ..policy } };
+        let policy = if follow {
+            policy
+        } else {
+            StreamPolicy {
+                max_retries: 0,
+                ..policy
+            }
+        };
         Self {
             client,
             job_id,
@@ -303,7 +360,9 @@ impl Sse {
                 namespace
             }
         };
-        let url = self.client.url(&["api", "jobs", &namespace, &self.job_id, self.route]);
+        let url = self
+            .client
+            .url(&["api", "jobs", &namespace, &self.job_id, self.route]);
         let what = format!("GET {}", url.path());
         let mut request = self.client.request(Method::GET, url, true);
         if let Some(params) = &self.params {
@@ -346,41 +405,55 @@ impl Sse {
         loop {
             if let Some(end) = connection.buffer.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = connection.buffer.drain(..=end).collect();
-                return Read::Line(String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r']).to_owned());
+                return Read::Line(
+                    String::from_utf8_lossy(&line)
+                        .trim_end_matches(['\n', '\r'])
+                        .to_owned(),
+                );
             }
             match tokio::time::timeout(idle, connection.body.next()).await {
                 Err(_) => return Read::Idle,
                 Ok(None) if connection.buffer.is_empty() => return Read::End,
                 Ok(None) => {
                     let line = std::mem::take(&mut connection.buffer);
-                    return Read::Line(String::from_utf8_lossy(&line).trim_end_matches('\r').to_owned());
+                    return Read::Line(
+                        String::from_utf8_lossy(&line)
+                            .trim_end_matches('\r')
+                            .to_owned(),
+                    );
                 }
                 Ok(Some(Ok(bytes))) => connection.buffer.extend_from_slice(&bytes),
-                Ok(Some(Err(e))) => return Read::Failed(Error::from_transport(e, "reading the event stream")),
+                Ok(Some(Err(e))) => {
+                    return Read::Failed(Error::from_transport(e, "reading the event stream"));
+                }
             }
         }
     }
 
     /// Handles one line: `Some(event)` to yield, `None` to skip (comments, replayed events).
     fn process(&mut self, line: &str) -> Result<Option<Value>, Error> {
-        let Some(json) = line.strip_prefix("data: ").filter(|rest| rest.starts_with('{')) else {
+        let Some(json) = line
+            .strip_prefix("data: ")
+            .filter(|rest| rest.starts_with('{'))
+        else {
             return Ok(None);
         };
         let connection = self.connection.as_mut().expect("connected");
         connection.event_idx += 1;
         let index = connection.event_idx;
-        let event: Value = serde_json::from_str(json)
-            .map_err(|e| Error::InvalidResponse(format!("malformed event in the {} stream: {e}", self.route)))?;
+        let event: Value = serde_json::from_str(json).map_err(|e| {
+            Error::InvalidResponse(format!("malformed event in the {} stream: {e}", self.route))
+        })?;
         if let Some(resume) = &self.resume_after {
             if event == *resume {
                 self.resume_after = None;
                 self.start_idx = index + 1;
                 return Ok(None);
             }
-            if let (Some(at), Some(resume_at)) = (timestamp(&event), timestamp(resume)) {
-                if at <= resume_at {
-                    return Ok(None);
-                }
+            if let (Some(at), Some(resume_at)) = (timestamp(&event), timestamp(resume))
+                && at <= resume_at
+            {
+                return Ok(None);
             }
             // The last tailed event is missing from the replay: resume at the first later one.
             self.resume_after = None;
@@ -392,13 +465,13 @@ impl Sse {
         if self.skip_replayed {
             self.start_idx += 1;
         }
-        if let (Some(end), Some(at)) = (connection.replay_end, timestamp(&event)) {
-            if at > end {
-                // Logged after the request: not part of what "the logs so far" means.
-                self.connection = None;
-                self.done = true;
-                return Ok(None);
-            }
+        if let (Some(end), Some(at)) = (connection.replay_end, timestamp(&event))
+            && at > end
+        {
+            // Logged after the request: not part of what "the logs so far" means.
+            self.connection = None;
+            self.done = true;
+            return Ok(None);
         }
         self.tries = 0;
         self.backoff = Duration::ZERO;
@@ -412,7 +485,11 @@ impl Sse {
             return Some(error);
         }
         self.tries += 1;
-        self.backoff = bounded(self.backoff * 2, self.policy.min_backoff, self.policy.max_backoff);
+        self.backoff = bounded(
+            self.backoff * 2,
+            self.policy.min_backoff,
+            self.policy.max_backoff,
+        );
         tracing::debug!(job = %self.job_id, route = self.route, %error, tries = self.tries, "event stream failed, reconnecting");
         self.pending_sleep = Some(self.backoff);
         self.end_iteration(Outcome::Failed).await
@@ -453,7 +530,11 @@ impl Sse {
         }
         if outcome == Outcome::Clean {
             // The stage lags a little behind the last line: back off, then look again.
-            self.backoff = bounded(self.backoff * 2, self.policy.min_backoff * 2, self.policy.max_backoff);
+            self.backoff = bounded(
+                self.backoff * 2,
+                self.policy.min_backoff * 2,
+                self.policy.max_backoff,
+            );
             tokio::time::sleep(self.backoff).await;
             match self.job_is_terminal().await {
                 Err(error) => return Some(error),
@@ -466,7 +547,13 @@ impl Sse {
 
     // `&mut self` rather than `&self`: the stream must be `Send` without being `Sync`.
     async fn job_is_terminal(&mut self) -> Result<bool, Error> {
-        Ok(self.client.inspect_job(&self.job_id).await?.status.stage.is_terminal())
+        Ok(self
+            .client
+            .inspect_job(&self.job_id)
+            .await?
+            .status
+            .stage
+            .is_terminal())
     }
 }
 
@@ -481,5 +568,7 @@ fn timestamp(event: &Value) -> Option<Timestamp> {
 
 /// An HTTP `Date` header (`Sun, 06 Nov 1994 08:49:37 GMT`).
 pub(crate) fn parse_http_date(text: &str) -> Option<Timestamp> {
-    jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(text).ok()
+    jiff::fmt::rfc2822::DateTimeParser::new()
+        .parse_timestamp(text)
+        .ok()
 }

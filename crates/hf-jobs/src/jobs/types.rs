@@ -24,7 +24,10 @@ pub enum JobStage {
 impl JobStage {
     /// Whether the job will not run any further: `COMPLETED`, `CANCELED`, `ERROR`, `DELETED`.
     pub fn is_terminal(&self) -> bool {
-        matches!(self, JobStage::Completed | JobStage::Canceled | JobStage::Error | JobStage::Deleted)
+        matches!(
+            self,
+            JobStage::Completed | JobStage::Canceled | JobStage::Error | JobStage::Deleted
+        )
     }
 
     /// The wire name, upper-case as the Hub writes it.
@@ -189,7 +192,9 @@ impl Job {
 
     /// The Docker image, or `hf.co/spaces/<id>` for a Space-based job.
     pub fn image(&self) -> Option<String> {
-        self.docker_image.clone().or_else(|| self.space_id.as_ref().map(|s| format!("hf.co/spaces/{s}")))
+        self.docker_image
+            .clone()
+            .or_else(|| self.space_id.as_ref().map(|s| format!("hf.co/spaces/{s}")))
     }
 
     pub(crate) fn with_url(mut self, endpoint: &str) -> Self {
@@ -372,7 +377,9 @@ fn secret_names<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String
 /// A JSON number (integer or not) as whole units; anything else is an error.
 fn whole_seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
     let value = Option::<f64>::deserialize(deserializer)?;
-    Ok(value.filter(|v| v.is_finite() && *v >= 0.0).map(|v| v as u64))
+    Ok(value
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .map(|v| v as u64))
 }
 
 fn string_or_number<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {

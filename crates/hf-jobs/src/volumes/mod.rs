@@ -53,7 +53,12 @@ pub struct Volume {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
     /// Repos are always read-only on the Hub; buckets default to read-write.
-    #[serde(rename = "readOnly", alias = "read_only", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "readOnly",
+        alias = "read_only",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub read_only: Option<bool>,
     /// A subfolder of the repo or bucket to mount instead of its root.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -91,7 +96,10 @@ impl Volume {
     /// The checks the Hub applies, made before sending so the message names the volume.
     pub fn validate(&self) -> Result<(), Error> {
         if self.source.is_empty() {
-            return Err(Error::InvalidInput(format!("volume at '{}' has an empty source", self.mount_path)));
+            return Err(Error::InvalidInput(format!(
+                "volume at '{}' has an empty source",
+                self.mount_path
+            )));
         }
         if !self.mount_path.starts_with('/') {
             return Err(Error::InvalidInput(format!(
@@ -100,7 +108,10 @@ impl Volume {
             )));
         }
         if self.kind == VolumeType::Bucket && self.revision.is_some() {
-            return Err(Error::InvalidInput(format!("bucket volume '{}' cannot have a revision", self.source)));
+            return Err(Error::InvalidInput(format!(
+                "bucket volume '{}' cannot have a revision",
+                self.source
+            )));
         }
         Ok(())
     }
@@ -121,7 +132,10 @@ const HF_PROTOCOL: &str = "hf://";
 /// default model); the mount path follows the last `:/`; `:ro`/`:rw` set `readOnly`, nothing
 /// leaves it unset. Local directories (`./dir:/mnt`) need a bucket sync and are refused here.
 pub fn parse_volume_spec(spec: &str) -> Result<Volume, VolumeSpecError> {
-    let fail = |reason: String| VolumeSpecError { spec: spec.to_owned(), reason };
+    let fail = |reason: String| VolumeSpecError {
+        spec: spec.to_owned(),
+        reason,
+    };
     let Some(body) = spec.strip_prefix(HF_PROTOCOL) else {
         return Err(fail(format!("must start with '{HF_PROTOCOL}'")));
     };
@@ -186,10 +200,14 @@ fn singular_type(prefix: &str) -> Option<&'static str> {
 fn split_type(location: &str) -> Result<(VolumeType, &str), String> {
     let Some((first, rest)) = location.split_once('/') else {
         if plural_type(location).is_some() {
-            return Err(format!("missing identifier after '{location}'; expected '{HF_PROTOCOL}{location}/<ID>'"));
+            return Err(format!(
+                "missing identifier after '{location}'; expected '{HF_PROTOCOL}{location}/<ID>'"
+            ));
         }
         if let Some(plural) = singular_type(location) {
-            return Err(format!("type prefix must be plural; did you mean '{HF_PROTOCOL}{plural}/...'?"));
+            return Err(format!(
+                "type prefix must be plural; did you mean '{HF_PROTOCOL}{plural}/...'?"
+            ));
         }
         return Ok((VolumeType::Model, location));
     };
@@ -197,7 +215,9 @@ fn split_type(location: &str) -> Result<(VolumeType, &str), String> {
         return Ok((kind, rest));
     }
     if let Some(plural) = singular_type(first) {
-        return Err(format!("type prefix must be plural, got '{first}/'; did you mean '{plural}/'?"));
+        return Err(format!(
+            "type prefix must be plural, got '{first}/'; did you mean '{plural}/'?"
+        ));
     }
     Ok((VolumeType::Model, location))
 }
@@ -209,7 +229,9 @@ fn parse_bucket(location: &str) -> Result<Parsed, String> {
     let mut parts = location.splitn(3, '/');
     let (namespace, name) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     if namespace.is_empty() || name.is_empty() {
-        return Err(format!("bucket id must be 'namespace/name', got '{location}'"));
+        return Err(format!(
+            "bucket id must be 'namespace/name', got '{location}'"
+        ));
     }
     let id = format!("{namespace}/{name}");
     if id.contains('@') {
@@ -230,10 +252,15 @@ fn parse_repo(location: &str) -> Result<Parsed, String> {
                 return Err("missing repository id before '@'".into());
             }
             if id.matches('/').count() != 1 {
-                return Err(format!("repository id must be 'namespace/name', got '{id}'"));
+                return Err(format!(
+                    "repository id must be 'namespace/name', got '{id}'"
+                ));
             }
             let (revision, path) = match special_ref_len(rest) {
-                Some(len) => (&rest[..len], rest[len..].strip_prefix('/').unwrap_or(&rest[len..])),
+                Some(len) => (
+                    &rest[..len],
+                    rest[len..].strip_prefix('/').unwrap_or(&rest[len..]),
+                ),
                 None => rest.split_once('/').unwrap_or((rest, "")),
             };
             let revision = percent_decode(revision);
@@ -246,9 +273,15 @@ fn parse_repo(location: &str) -> Result<Parsed, String> {
             let mut parts = location.splitn(3, '/');
             let namespace = parts.next().unwrap_or("");
             let Some(name) = parts.next() else {
-                return Err(format!("repository id must be 'namespace/name', got '{location}'"));
+                return Err(format!(
+                    "repository id must be 'namespace/name', got '{location}'"
+                ));
             };
-            Ok((format!("{namespace}/{name}"), None, parts.next().unwrap_or("").to_owned()))
+            Ok((
+                format!("{namespace}/{name}"),
+                None,
+                parts.next().unwrap_or("").to_owned(),
+            ))
         }
     }
 }
@@ -260,7 +293,10 @@ fn special_ref_len(text: &str) -> Option<usize> {
         return (digits > 0).then_some("refs/pr/".len() + digits);
     }
     let rest = text.strip_prefix("refs/convert/")?;
-    let len = rest.bytes().take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')).count();
+    let len = rest
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        .count();
     (len > 0).then_some("refs/convert/".len() + len)
 }
 
@@ -269,7 +305,9 @@ fn percent_decode(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(byte)) => {
                 out.push(byte);

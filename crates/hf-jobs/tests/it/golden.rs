@@ -16,7 +16,9 @@ use serde_json::Value;
 use super::{TOKEN, hub};
 
 fn golden(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{name}.json"));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(format!("{name}.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
@@ -36,7 +38,11 @@ fn full(image: &str, command: &[&str]) -> JobSpec {
         .label("team", "ci")
         .label("run", "42")
         .volume(Volume::new(VolumeType::Dataset, "org/ds", "/data").read_only(true))
-        .volume(Volume::new(VolumeType::Model, "org/gpt2", "/m").revision("main").path("subdir"))
+        .volume(
+            Volume::new(VolumeType::Model, "org/gpt2", "/m")
+                .revision("main")
+                .path("subdir"),
+        )
         .volume(Volume::new(VolumeType::Bucket, "alice/artifacts", "/out").read_only(false))
         .expose(8000)
         .expose(8001)
@@ -46,7 +52,10 @@ fn full(image: &str, command: &[&str]) -> JobSpec {
 }
 
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 const JOB_ID: &str = "687f911eaea852de79c4a50a";
@@ -56,52 +65,91 @@ const SCHEDULED_ID: &str = "6abb8dc9c617607c354d45f4";
 async fn call(case: &str, client: &HfClient, anonymous_namespace: &HfClient) {
     let ubuntu = |command: &[&str]| JobSpec::new("ubuntu", command.iter().copied());
     let _ = match case {
-        "run_minimal" => client.run_job(&JobSpec::new("python:3.12", hello())).await.map(drop),
-        "run_whoami" => anonymous_namespace.run_job(&ubuntu(&["echo", "hello"])).await.map(drop),
-        "run_full" => client.run_job(&full("ubuntu", &["bash", "-c", "echo $MY_VAR"]).ssh(true)).await.map(drop),
+        "run_minimal" => client
+            .run_job(&JobSpec::new("python:3.12", hello()))
+            .await
+            .map(drop),
+        "run_whoami" => anonymous_namespace
+            .run_job(&ubuntu(&["echo", "hello"]))
+            .await
+            .map(drop),
+        "run_full" => client
+            .run_job(&full("ubuntu", &["bash", "-c", "echo $MY_VAR"]).ssh(true))
+            .await
+            .map(drop),
         "run_space" => client
-            .run_job(&JobSpec::new("hf.co/spaces/lhoestq/duckdb", ["duckdb", "-c", "select 1"]).timeout(300))
+            .run_job(
+                &JobSpec::new("hf.co/spaces/lhoestq/duckdb", ["duckdb", "-c", "select 1"])
+                    .timeout(300),
+            )
             .await
             .map(drop),
         "run_space_https" => client
             .run_job(&JobSpec::new("https://huggingface.co/spaces/org/app", ["run"]).timeout("90m"))
             .await
             .map(drop),
-        "run_timeout_1d" => client.run_job(&ubuntu(&["sleep", "1"]).timeout("1d")).await.map(drop),
-        "run_timeout_text_seconds" => client.run_job(&ubuntu(&["true"]).timeout("300")).await.map(drop),
-        "run_timeout_3600s" => client.run_job(&ubuntu(&["true"]).timeout("3600s")).await.map(drop),
-        "run_timeout_zero" => client.run_job(&ubuntu(&["true"]).timeout(0)).await.map(drop),
-        "run_name_label" => {
-            client.run_job(&ubuntu(&["true"]).label("name", "from-label").label("k", "")).await.map(drop)
-        }
+        "run_timeout_1d" => client
+            .run_job(&ubuntu(&["sleep", "1"]).timeout("1d"))
+            .await
+            .map(drop),
+        "run_timeout_text_seconds" => client
+            .run_job(&ubuntu(&["true"]).timeout("300"))
+            .await
+            .map(drop),
+        "run_timeout_3600s" => client
+            .run_job(&ubuntu(&["true"]).timeout("3600s"))
+            .await
+            .map(drop),
+        "run_timeout_zero" => client
+            .run_job(&ubuntu(&["true"]).timeout(0))
+            .await
+            .map(drop),
+        "run_name_label" => client
+            .run_job(&ubuntu(&["true"]).label("name", "from-label").label("k", ""))
+            .await
+            .map(drop),
         "run_network" => client
             .run_job(
-                &ubuntu(&["true"]).network("grp", vec!["db".into(), "cache".into()]).expose_public(9000).expose_public(9000),
+                &ubuntu(&["true"])
+                    .network("grp", vec!["db".into(), "cache".into()])
+                    .expose_public(9000)
+                    .expose_public(9000),
             )
             .await
             .map(drop),
         "run_registry_image" => client
-            .run_job(&JobSpec::new("ghcr.io/astral-sh/uv:python3.12-bookworm", ["uv", "--version"]))
+            .run_job(&JobSpec::new(
+                "ghcr.io/astral-sh/uv:python3.12-bookworm",
+                ["uv", "--version"],
+            ))
             .await
             .map(drop),
         "scheduled_full" => {
-            let spec = ScheduleSpec::new("@hourly", full("ubuntu", &["echo", "tick"])).suspend(true).concurrency(false);
+            let spec = ScheduleSpec::new("@hourly", full("ubuntu", &["echo", "tick"]))
+                .suspend(true)
+                .concurrency(false);
             client.create_scheduled_job(&spec).await.map(drop)
         }
         "scheduled_minimal" => {
             let spec = ScheduleSpec::new("*/5 * * * *", JobSpec::new("python:3.12", hello()));
             client.create_scheduled_job(&spec).await.map(drop)
         }
-        "update_job_labels" => {
-            client.update_job_labels(JOB_ID, &labels(&[("name", "renamed"), ("stage", "two")])).await.map(drop)
-        }
-        "update_job_expose" => client.update_job_expose(JOB_ID, &[8000], &[8080, 8000]).await.map(drop),
-        "update_scheduled_job_labels" => {
-            client.update_scheduled_job_labels(SCHEDULED_ID, &labels(&[("env", "prod")])).await.map(drop)
-        }
-        "update_scheduled_job_schedule" => {
-            client.update_scheduled_job_schedule(SCHEDULED_ID, "@daily").await.map(drop)
-        }
+        "update_job_labels" => client
+            .update_job_labels(JOB_ID, &labels(&[("name", "renamed"), ("stage", "two")]))
+            .await
+            .map(drop),
+        "update_job_expose" => client
+            .update_job_expose(JOB_ID, &[8000], &[8080, 8000])
+            .await
+            .map(drop),
+        "update_scheduled_job_labels" => client
+            .update_scheduled_job_labels(SCHEDULED_ID, &labels(&[("env", "prod")]))
+            .await
+            .map(drop),
+        "update_scheduled_job_schedule" => client
+            .update_scheduled_job_schedule(SCHEDULED_ID, "@daily")
+            .await
+            .map(drop),
         "list_jobs_filters" => {
             let filter = JobFilter::new()
                 .stage(JobStage::parse("running"))
@@ -147,16 +195,27 @@ async fn request_bodies_equal_those_of_huggingface_hub() {
         let expected = golden(case);
         hub.server.clear_requests();
         call(case, &client, &anonymous_namespace).await;
-        let sent: Vec<_> =
-            hub.server.requests().into_iter().filter(|r| r.path != "/api/whoami-v2").collect();
+        let sent: Vec<_> = hub
+            .server
+            .requests()
+            .into_iter()
+            .filter(|r| r.path != "/api/whoami-v2")
+            .collect();
         assert_eq!(sent.len(), 1, "{case}: expected one request, got {sent:?}");
         let request = &sent[0];
         assert_eq!(request.method, expected["method"], "{case}: method");
         assert_eq!(request.path, expected["path"], "{case}: path");
-        let query: Vec<Value> =
-            request.query.iter().map(|(k, v)| Value::from(vec![k.clone(), v.clone()])).collect();
+        let query: Vec<Value> = request
+            .query
+            .iter()
+            .map(|(k, v)| Value::from(vec![k.clone(), v.clone()]))
+            .collect();
         assert_eq!(Value::from(query), expected["query"], "{case}: query");
-        let body: Value = if request.body.is_empty() { Value::Null } else { request.json().unwrap() };
+        let body: Value = if request.body.is_empty() {
+            Value::Null
+        } else {
+            request.json().unwrap()
+        };
         assert_eq!(body, expected["body"], "{case}: body");
     }
 }
@@ -165,14 +224,20 @@ async fn request_bodies_equal_those_of_huggingface_hub() {
 fn default_names_equal_those_of_huggingface_hub() {
     let names = golden("names");
     let strings = |v: &Value| -> Vec<String> {
-        v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_owned()).collect()
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_owned())
+            .collect()
     };
     for case in names["library_image"].as_array().unwrap() {
-        let name = jobs::default_job_name(case["image"].as_str().unwrap(), &strings(&case["command"]));
+        let name =
+            jobs::default_job_name(case["image"].as_str().unwrap(), &strings(&case["command"]));
         assert_eq!(name, case["name"], "{case}");
     }
     for case in names["library_script"].as_array().unwrap() {
-        let name = jobs::default_uv_job_name(case["script"].as_str().unwrap(), &strings(&case["args"]));
+        let name =
+            jobs::default_uv_job_name(case["script"].as_str().unwrap(), &strings(&case["args"]));
         assert_eq!(name, case["name"], "{case}");
     }
     let parts = |p: &Value| {
@@ -187,10 +252,17 @@ fn default_names_equal_those_of_huggingface_hub() {
         config.env = p
             .get("env")
             .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned())).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+                    .collect()
+            })
             .unwrap_or_default();
-        config.secret_names =
-            p.get("secrets").and_then(Value::as_object).map(|m| m.keys().cloned().collect()).unwrap_or_default();
+        config.secret_names = p
+            .get("secrets")
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
         config.volume_specs = list("volume_specs");
         config.network_aliases = list("network_aliases");
         config

@@ -4,7 +4,10 @@ use super::*;
 use crate::user::Account;
 
 fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[test]
@@ -31,8 +34,16 @@ fn credentials_and_unknown_variables_are_dropped() {
 
 #[test]
 fn passthrough_adds_names_but_never_credentials() {
-    let input = env(&[("FOO", "1"), ("HF_TOKEN", "x"), ("ACTIONS_RUNNER_INPUT_JITCONFIG", "j")]);
-    let names = vec!["FOO".to_owned(), "HF_TOKEN".to_owned(), "ACTIONS_RUNNER_INPUT_JITCONFIG".to_owned()];
+    let input = env(&[
+        ("FOO", "1"),
+        ("HF_TOKEN", "x"),
+        ("ACTIONS_RUNNER_INPUT_JITCONFIG", "j"),
+    ]);
+    let names = vec![
+        "FOO".to_owned(),
+        "HF_TOKEN".to_owned(),
+        "ACTIONS_RUNNER_INPUT_JITCONFIG".to_owned(),
+    ];
     let out = runner_environment(&input, &names, &RunAs::Current { uid: 1 });
     assert_eq!(out.get("FOO").map(String::as_str), Some("1"));
     assert!(!out.contains_key("HF_TOKEN"));
@@ -41,8 +52,17 @@ fn passthrough_adds_names_but_never_credentials() {
 
 #[test]
 fn switching_user_sets_home_and_names() {
-    let account = Account { name: "runner".into(), uid: 1001, gid: 1001, home: PathBuf::from("/home/runner") };
-    let input = env(&[("HOME", "/root"), ("USER", "root"), ("RUNNER_ALLOW_RUNASROOT", "1")]);
+    let account = Account {
+        name: "runner".into(),
+        uid: 1001,
+        gid: 1001,
+        home: PathBuf::from("/home/runner"),
+    };
+    let input = env(&[
+        ("HOME", "/root"),
+        ("USER", "root"),
+        ("RUNNER_ALLOW_RUNASROOT", "1"),
+    ]);
     let out = runner_environment(&input, &[], &RunAs::Account(account));
     assert_eq!(out["HOME"], "/home/runner");
     assert_eq!(out["USER"], "runner");

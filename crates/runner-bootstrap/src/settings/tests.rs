@@ -7,7 +7,10 @@ use secrecy::ExposeSecret;
 use super::*;
 
 fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn b64(text: &str) -> String {
@@ -15,7 +18,9 @@ fn b64(text: &str) -> String {
 }
 
 fn jit() -> String {
-    b64(r#"{".runner":"eyJhZ2VudElkIjoxfQ==",".credentials":"e30=",".credentials_rsaparams":"e30="}"#)
+    b64(
+        r#"{".runner":"eyJhZ2VudElkIjoxfQ==",".credentials":"e30=",".credentials_rsaparams":"e30="}"#,
+    )
 }
 
 fn parse(pairs: &[(&str, &str)]) -> Result<Settings, Error> {
@@ -41,7 +46,12 @@ fn jit_config_with_defaults() {
 
 #[test]
 fn jit_mode_reports_registration_inputs_as_ignored() {
-    let s = parse(&[("RUNNER_JITCONFIG", &jit()), ("GH_REPO", "o/r"), ("RUNNER_LABELS", "x")]).unwrap();
+    let s = parse(&[
+        ("RUNNER_JITCONFIG", &jit()),
+        ("GH_REPO", "o/r"),
+        ("RUNNER_LABELS", "x"),
+    ])
+    .unwrap();
     assert_eq!(s.ignored, vec!["GH_REPO", "RUNNER_LABELS"]);
 }
 
@@ -56,7 +66,10 @@ fn malformed_jit_configs_are_rejected_without_echoing_them() {
     ] {
         let err = parse(&[("RUNNER_JITCONFIG", value)]).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("RUNNER_JITCONFIG") && text.contains(reason), "{text}");
+        assert!(
+            text.contains("RUNNER_JITCONFIG") && text.contains(reason),
+            "{text}"
+        );
         assert!(!text.contains(value), "error echoes the secret: {text}");
         assert!(err.is_configuration());
     }
@@ -73,7 +86,9 @@ fn registration_token_contract_of_the_reference() {
         ("RUNNER_NAME", "hfjobs-abc"),
     ])
     .unwrap();
-    let Credential::Registration(r) = &s.credential else { panic!("not registration") };
+    let Credential::Registration(r) = &s.credential else {
+        panic!("not registration")
+    };
     assert_eq!(r.url, "https://github.com/octo-org/hello.world");
     assert_eq!(r.token.expose_secret(), "AABBCC");
     assert_eq!(r.labels, vec!["hf-jobs-a10g-small", "linux"]);
@@ -85,9 +100,15 @@ fn registration_token_contract_of_the_reference() {
 
 #[test]
 fn registration_defaults_and_organisation_url() {
-    let s = parse(&[("RUNNER_TOKEN", "T"), ("GH_REPO", "https://github.com/octo-org/"), ("RUNNER_LABELS", "a")])
-        .unwrap();
-    let Credential::Registration(r) = &s.credential else { panic!("not registration") };
+    let s = parse(&[
+        ("RUNNER_TOKEN", "T"),
+        ("GH_REPO", "https://github.com/octo-org/"),
+        ("RUNNER_LABELS", "a"),
+    ])
+    .unwrap();
+    let Credential::Registration(r) = &s.credential else {
+        panic!("not registration")
+    };
     assert_eq!(r.url, "https://github.com/octo-org");
     assert_eq!(r.name, "ferry-host-1");
     assert_eq!(r.group, None);
@@ -97,7 +118,10 @@ fn registration_defaults_and_organisation_url() {
 #[test]
 fn github_urls() {
     assert_eq!(parse_github_url("o/r").unwrap(), "https://github.com/o/r");
-    assert_eq!(parse_github_url("https://ghe.example.com:8443/org/repo").unwrap(), "https://ghe.example.com:8443/org/repo");
+    assert_eq!(
+        parse_github_url("https://ghe.example.com:8443/org/repo").unwrap(),
+        "https://ghe.example.com:8443/org/repo"
+    );
     for bad in [
         "o",
         "o/r/x",
@@ -111,17 +135,32 @@ fn github_urls() {
         "https://",
     ] {
         let err = parse_github_url(bad).unwrap_err();
-        assert!(err.to_string().starts_with("GH_REPO is invalid"), "{bad}: {err}");
+        assert!(
+            err.to_string().starts_with("GH_REPO is invalid"),
+            "{bad}: {err}"
+        );
     }
 }
 
 #[test]
 fn missing_and_conflicting_credentials() {
     let err = parse(&[]).unwrap_err();
-    assert!(matches!(err, Error::MissingInput { name: "RUNNER_JITCONFIG", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::MissingInput {
+                name: "RUNNER_JITCONFIG",
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("RUNNER_TOKEN"));
     // Empty values count as unset (HF Jobs may pass empty variables).
-    assert!(matches!(parse(&[("RUNNER_JITCONFIG", "  ")]), Err(Error::MissingInput { .. })));
+    assert!(matches!(
+        parse(&[("RUNNER_JITCONFIG", "  ")]),
+        Err(Error::MissingInput { .. })
+    ));
     let err = parse(&[("RUNNER_JITCONFIG", &jit()), ("RUNNER_TOKEN", "T")]).unwrap_err();
     assert!(matches!(err, Error::ConflictingInputs { .. }), "{err}");
 }
@@ -129,19 +168,66 @@ fn missing_and_conflicting_credentials() {
 #[test]
 fn registration_requires_repo_and_labels() {
     let err = parse(&[("RUNNER_TOKEN", "T"), ("RUNNER_LABELS", "a")]).unwrap_err();
-    assert!(matches!(err, Error::MissingInput { name: "GH_REPO", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::MissingInput {
+                name: "GH_REPO",
+                ..
+            }
+        ),
+        "{err}"
+    );
     let err = parse(&[("RUNNER_TOKEN", "T"), ("GH_REPO", "o/r")]).unwrap_err();
-    assert!(matches!(err, Error::MissingInput { name: "RUNNER_LABELS", .. }), "{err}");
-    let err = parse(&[("RUNNER_TOKEN", "T"), ("GH_REPO", "o/r"), ("RUNNER_LABELS", ", ,")]).unwrap_err();
-    assert!(err.to_string().contains("RUNNER_LABELS is invalid"), "{err}");
-    let err = parse(&[("RUNNER_TOKEN", "T X"), ("GH_REPO", "o/r"), ("RUNNER_LABELS", "a")]).unwrap_err();
-    assert!(err.to_string().contains("RUNNER_TOKEN is invalid") && !err.to_string().contains("T X"), "{err}");
-    let err = parse(&[("RUNNER_TOKEN", "T"), ("GH_REPO", "o/r"), ("RUNNER_LABELS", "a"), ("RUNNER_NAME", "a b")])
-        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::MissingInput {
+                name: "RUNNER_LABELS",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = parse(&[
+        ("RUNNER_TOKEN", "T"),
+        ("GH_REPO", "o/r"),
+        ("RUNNER_LABELS", ", ,"),
+    ])
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("RUNNER_LABELS is invalid"),
+        "{err}"
+    );
+    let err = parse(&[
+        ("RUNNER_TOKEN", "T X"),
+        ("GH_REPO", "o/r"),
+        ("RUNNER_LABELS", "a"),
+    ])
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("RUNNER_TOKEN is invalid") && !err.to_string().contains("T X"),
+        "{err}"
+    );
+    let err = parse(&[
+        ("RUNNER_TOKEN", "T"),
+        ("GH_REPO", "o/r"),
+        ("RUNNER_LABELS", "a"),
+        ("RUNNER_NAME", "a b"),
+    ])
+    .unwrap_err();
     assert!(err.to_string().contains("RUNNER_NAME is invalid"), "{err}");
-    let err = parse(&[("RUNNER_TOKEN", "T"), ("GH_REPO", "o/r"), ("RUNNER_LABELS", "a"), ("RUNNER_WORKDIR", "--x")])
-        .unwrap_err();
-    assert!(err.to_string().contains("RUNNER_WORKDIR is invalid"), "{err}");
+    let err = parse(&[
+        ("RUNNER_TOKEN", "T"),
+        ("GH_REPO", "o/r"),
+        ("RUNNER_LABELS", "a"),
+        ("RUNNER_WORKDIR", "--x"),
+    ])
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("RUNNER_WORKDIR is invalid"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -157,12 +243,24 @@ fn durations_use_the_workspace_parser() {
     assert_eq!(s.idle_timeout, Some(Duration::from_secs(90)));
     assert_eq!(s.max_lifetime, Some(Duration::from_secs(5400)));
     assert_eq!(s.stop_grace, Duration::from_secs(3));
-    let s = parse(&[("RUNNER_JITCONFIG", &base), ("RUNNER_IDLE_TIMEOUT", "0"), ("RUNNER_MAX_LIFETIME", "0s")]).unwrap();
+    let s = parse(&[
+        ("RUNNER_JITCONFIG", &base),
+        ("RUNNER_IDLE_TIMEOUT", "0"),
+        ("RUNNER_MAX_LIFETIME", "0s"),
+    ])
+    .unwrap();
     assert_eq!(s.idle_timeout, None);
     assert_eq!(s.max_lifetime, None);
-    for name in ["RUNNER_IDLE_TIMEOUT", "RUNNER_MAX_LIFETIME", "RUNNER_STOP_GRACE"] {
+    for name in [
+        "RUNNER_IDLE_TIMEOUT",
+        "RUNNER_MAX_LIFETIME",
+        "RUNNER_STOP_GRACE",
+    ] {
         let err = parse(&[("RUNNER_JITCONFIG", &base), (name, "10 minutes")]).unwrap_err();
-        assert!(err.to_string().starts_with(&format!("{name} is invalid")), "{err}");
+        assert!(
+            err.to_string().starts_with(&format!("{name} is invalid")),
+            "{err}"
+        );
     }
 }
 
@@ -184,7 +282,10 @@ fn paths_users_and_passthrough() {
     // Any non-empty value allows root, as the runner's own check does.
     assert!(s.allow_root);
     assert_eq!(s.passthrough, vec!["FOO", "BAR_2"]);
-    assert_eq!(s.existing_job_started_hook, Some(PathBuf::from("/opt/hooks/start.sh")));
+    assert_eq!(
+        s.existing_job_started_hook,
+        Some(PathBuf::from("/opt/hooks/start.sh"))
+    );
     assert_eq!(s.state_dir, PathBuf::from("/run"));
 
     for (name, value, reason) in [
@@ -192,20 +293,32 @@ fn paths_users_and_passthrough() {
         ("RUNNER_STATE_DIR", "tmp", "absolute"),
         ("RUNNER_USER", "a b", "not a user name"),
         ("RUNNER_ENV_PASSTHROUGH", "FOO,HF_TOKEN", "credential"),
-        ("RUNNER_ENV_PASSTHROUGH", "ACTIONS_RUNNER_INPUT_TOKEN", "credential"),
+        (
+            "RUNNER_ENV_PASSTHROUGH",
+            "ACTIONS_RUNNER_INPUT_TOKEN",
+            "credential",
+        ),
         ("RUNNER_ENV_PASSTHROUGH", "1FOO", "not a variable name"),
         ("ACTIONS_RUNNER_HOOK_JOB_STARTED", "hook.sh", "absolute"),
         ("ACTIONS_RUNNER_HOOK_JOB_STARTED", "/hook.ps1", ".sh"),
     ] {
         let err = parse(&[("RUNNER_JITCONFIG", &base), (name, value)]).unwrap_err();
         let text = err.to_string();
-        assert!(text.starts_with(&format!("{name} is invalid")) && text.contains(reason), "{name}={value}: {text}");
+        assert!(
+            text.starts_with(&format!("{name} is invalid")) && text.contains(reason),
+            "{name}={value}: {text}"
+        );
     }
 }
 
 #[test]
 fn settings_debug_hides_credentials() {
-    let s = parse(&[("RUNNER_TOKEN", "SECRETTOKEN"), ("GH_REPO", "o/r"), ("RUNNER_LABELS", "a")]).unwrap();
+    let s = parse(&[
+        ("RUNNER_TOKEN", "SECRETTOKEN"),
+        ("GH_REPO", "o/r"),
+        ("RUNNER_LABELS", "a"),
+    ])
+    .unwrap();
     assert!(!format!("{s:?}").contains("SECRETTOKEN"));
     let s = parse(&[("RUNNER_JITCONFIG", &jit())]).unwrap();
     assert!(!format!("{s:?}").contains(&jit()));

@@ -19,7 +19,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::server::{Fault, FakeServer, Params, Request, Response, Router};
+use crate::server::{FakeServer, Fault, Params, Request, Response, Router};
 
 #[cfg(test)]
 mod tests;
@@ -48,7 +48,15 @@ const DEFAULT_PER_PAGE: usize = 30;
 const MAX_PER_PAGE: usize = 100;
 const RATE_LIMIT: u64 = 5000;
 /// Labels GitHub marks `read-only` (the default self-hosted labels).
-const DEFAULT_LABELS: &[&str] = &["self-hosted", "linux", "windows", "macos", "x64", "arm", "arm64"];
+const DEFAULT_LABELS: &[&str] = &[
+    "self-hosted",
+    "linux",
+    "windows",
+    "macos",
+    "x64",
+    "arm",
+    "arm64",
+];
 
 /// GitHub's error body: `{"message", "documentation_url", "status"}`.
 pub fn github_error(status: u16, message: &str) -> Response {
@@ -213,7 +221,9 @@ pub struct GitHubState {
 impl GitHubState {
     /// The fake's "now": the system clock plus what tests advanced it by.
     pub fn now(&self) -> Timestamp {
-        Timestamp::now().checked_add(self.clock_offset).expect("clock in range")
+        Timestamp::now()
+            .checked_add(self.clock_offset)
+            .expect("clock in range")
     }
 
     fn next_id(&mut self) -> u64 {
@@ -232,9 +242,11 @@ impl GitHubState {
     }
 
     fn installation_of_repo(&self, full_name: &str) -> Option<&FakeInstallation> {
-        self.installations
-            .values()
-            .find(|i| i.repositories.iter().any(|r| r.eq_ignore_ascii_case(full_name)))
+        self.installations.values().find(|i| {
+            i.repositories
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(full_name))
+        })
     }
 }
 
@@ -300,8 +312,14 @@ impl FakeGitHub {
         let base_url = Arc::new(OnceLock::new());
         let router = routes(Router::new(github_error), &state, &base_url, prefix);
         let server = FakeServer::start(router);
-        base_url.set(server.base_url().to_owned()).expect("set once");
-        Self { server, state, prefix: prefix.to_owned() }
+        base_url
+            .set(server.base_url().to_owned())
+            .expect("set once");
+        Self {
+            server,
+            state,
+            prefix: prefix.to_owned(),
+        }
     }
 
     /// The URL to configure a client with (including `/api/v3` for the enterprise variant).
@@ -362,7 +380,12 @@ impl FakeGitHub {
     }
 
     pub fn suspend_installation(&self, id: u64) {
-        self.with_state(|s| s.installations.get_mut(&id).expect("known installation").suspended = true);
+        self.with_state(|s| {
+            s.installations
+                .get_mut(&id)
+                .expect("known installation")
+                .suspended = true
+        });
     }
 
     /// Revokes every issued token, as GitHub does when an installation's access changes.
@@ -377,12 +400,19 @@ impl FakeGitHub {
 
     /// How many `POST /app/installations/{id}/access_tokens` requests arrived.
     pub fn token_requests(&self) -> usize {
-        self.server.requests_to("POST", &self.path("/app/installations/")).len()
+        self.server
+            .requests_to("POST", &self.path("/app/installations/"))
+            .len()
     }
 
     /// Adds an organisation runner group usable in JIT requests.
     pub fn add_runner_group(&self, org: &str, group_id: u64) {
-        self.with_state(|s| s.runner_groups.entry(org.to_ascii_lowercase()).or_default().push(group_id));
+        self.with_state(|s| {
+            s.runner_groups
+                .entry(org.to_ascii_lowercase())
+                .or_default()
+                .push(group_id)
+        });
     }
 
     /// Registers an idle, online runner directly; returns its id. `scope` is `owner/repo` or `org`.
@@ -411,7 +441,11 @@ impl FakeGitHub {
     /// Marks a runner busy (running a job) or idle.
     pub fn mark_busy(&self, runner_id: u64, busy: bool) {
         self.with_state(|s| {
-            let runner = s.runners.iter_mut().find(|r| r.id == runner_id).expect("known runner");
+            let runner = s
+                .runners
+                .iter_mut()
+                .find(|r| r.id == runner_id)
+                .expect("known runner");
             runner.busy = busy;
             runner.status = "online".into();
         });
@@ -429,7 +463,10 @@ impl FakeGitHub {
 
     pub fn set_job_status(&self, repo: &str, job_id: u64, status: &str, conclusion: Option<&str>) {
         self.with_state(|s| {
-            let job = s.jobs.get_mut(&(repo.to_ascii_lowercase(), job_id)).expect("known job");
+            let job = s
+                .jobs
+                .get_mut(&(repo.to_ascii_lowercase(), job_id))
+                .expect("known job");
             job.status = status.to_owned();
             job.conclusion = conclusion.map(str::to_owned);
         });
@@ -438,7 +475,10 @@ impl FakeGitHub {
     /// Assigns a job to a runner (as GitHub does when the runner picks it up).
     pub fn assign_job(&self, repo: &str, job_id: u64, runner_id: u64, runner_name: &str) {
         self.with_state(|s| {
-            let job = s.jobs.get_mut(&(repo.to_ascii_lowercase(), job_id)).expect("known job");
+            let job = s
+                .jobs
+                .get_mut(&(repo.to_ascii_lowercase(), job_id))
+                .expect("known job");
             job.runner_id = Some(runner_id);
             job.runner_name = Some(runner_name.to_owned());
             job.status = "in_progress".into();
@@ -447,7 +487,10 @@ impl FakeGitHub {
 
     /// Adds a workflow run to `owner/repo`.
     pub fn add_workflow_run(&self, repo: &str, run: FakeWorkflowRun) {
-        self.with_state(|s| s.workflow_runs.insert((repo.to_ascii_lowercase(), run.id), run));
+        self.with_state(|s| {
+            s.workflow_runs
+                .insert((repo.to_ascii_lowercase(), run.id), run)
+        });
     }
 
     /// Records a webhook delivery; returns its id. Deliveries are listed newest (highest id) first.
@@ -460,7 +503,11 @@ impl FakeGitHub {
                 guid: format!("0b989ba4-242f-11e5-81e1-{id:012x}"),
                 event: event.to_owned(),
                 action: action.map(str::to_owned),
-                status: if (200..400).contains(&status_code) { "OK".into() } else { format!("HTTP {status_code}") },
+                status: if (200..400).contains(&status_code) {
+                    "OK".into()
+                } else {
+                    format!("HTTP {status_code}")
+                },
                 status_code,
                 delivered_at: now,
                 redelivery: false,
@@ -506,7 +553,12 @@ impl FakeGitHub {
 
     /// A fault answering like a secondary rate limit: 403, GitHub's message, and `retry-after`
     /// when given.
-    pub fn secondary_rate_limit(&self, method: &str, path: &str, retry_after: Option<u64>) -> Fault {
+    pub fn secondary_rate_limit(
+        &self,
+        method: &str,
+        path: &str,
+        retry_after: Option<u64>,
+    ) -> Fault {
         let fault = Fault::on(method, &self.path(path)).status(403).message(
             "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
         );
@@ -526,46 +578,155 @@ impl FakeGitHub {
 
 type Handler = dyn Fn(&mut GitHubState, &Request, &Params, &Caller, &str) -> Response + Send + Sync;
 
-fn routes(router: Router, state: &Shared, base_url: &Arc<OnceLock<String>>, prefix: &str) -> Router {
+fn routes(
+    router: Router,
+    state: &Shared,
+    base_url: &Arc<OnceLock<String>>,
+    prefix: &str,
+) -> Router {
     let table: Vec<(&str, &str, Needs, Box<Handler>)> = vec![
-        ("GET", "/zen", Needs::Nothing, Box::new(|_, _, _, _, _| Response::text(200, "Keep it logically awesome."))),
+        (
+            "GET",
+            "/zen",
+            Needs::Nothing,
+            Box::new(|_, _, _, _, _| Response::text(200, "Keep it logically awesome.")),
+        ),
         ("GET", "/app", Needs::AppJwt, Box::new(get_app)),
-        ("GET", "/repos/{owner}/{repo}/installation", Needs::AppJwt, Box::new(get_repo_installation)),
-        ("POST", "/app/installations/{id}/access_tokens", Needs::AppJwt, Box::new(create_token)),
-        ("GET", "/app/hook/deliveries", Needs::AppJwt, Box::new(list_deliveries)),
-        ("POST", "/app/hook/deliveries/{id}/attempts", Needs::AppJwt, Box::new(redeliver)),
-        ("POST", "/app-manifests/{code}/conversions", Needs::Nothing, Box::new(convert_manifest)),
+        (
+            "GET",
+            "/repos/{owner}/{repo}/installation",
+            Needs::AppJwt,
+            Box::new(get_repo_installation),
+        ),
+        (
+            "POST",
+            "/app/installations/{id}/access_tokens",
+            Needs::AppJwt,
+            Box::new(create_token),
+        ),
+        (
+            "GET",
+            "/app/hook/deliveries",
+            Needs::AppJwt,
+            Box::new(list_deliveries),
+        ),
+        (
+            "POST",
+            "/app/hook/deliveries/{id}/attempts",
+            Needs::AppJwt,
+            Box::new(redeliver),
+        ),
+        (
+            "POST",
+            "/app-manifests/{code}/conversions",
+            Needs::Nothing,
+            Box::new(convert_manifest),
+        ),
         ("GET", "/rate_limit", Needs::Anything, Box::new(rate_limit)),
-        ("POST", "/repos/{owner}/{repo}/actions/runners/generate-jitconfig", Needs::InstallationToken, Box::new(generate_jit)),
-        ("POST", "/orgs/{org}/actions/runners/generate-jitconfig", Needs::InstallationToken, Box::new(generate_jit)),
-        ("POST", "/repos/{owner}/{repo}/actions/runners/registration-token", Needs::InstallationToken, Box::new(registration_token)),
-        ("POST", "/orgs/{org}/actions/runners/registration-token", Needs::InstallationToken, Box::new(registration_token)),
-        ("GET", "/repos/{owner}/{repo}/actions/runners", Needs::InstallationToken, Box::new(list_runners)),
-        ("GET", "/orgs/{org}/actions/runners", Needs::InstallationToken, Box::new(list_runners)),
-        ("GET", "/repos/{owner}/{repo}/actions/runners/{id}", Needs::InstallationToken, Box::new(get_runner)),
-        ("GET", "/orgs/{org}/actions/runners/{id}", Needs::InstallationToken, Box::new(get_runner)),
-        ("DELETE", "/repos/{owner}/{repo}/actions/runners/{id}", Needs::InstallationToken, Box::new(delete_runner)),
-        ("DELETE", "/orgs/{org}/actions/runners/{id}", Needs::InstallationToken, Box::new(delete_runner)),
-        ("GET", "/repos/{owner}/{repo}/actions/jobs/{id}", Needs::InstallationToken, Box::new(get_job)),
-        ("GET", "/repos/{owner}/{repo}/actions/runs/{id}", Needs::InstallationToken, Box::new(get_workflow_run)),
-        ("POST", "/repos/{owner}/{repo}/check-runs", Needs::InstallationToken, Box::new(create_check_run)),
-        ("PATCH", "/repos/{owner}/{repo}/check-runs/{id}", Needs::InstallationToken, Box::new(update_check_run)),
+        (
+            "POST",
+            "/repos/{owner}/{repo}/actions/runners/generate-jitconfig",
+            Needs::InstallationToken,
+            Box::new(generate_jit),
+        ),
+        (
+            "POST",
+            "/orgs/{org}/actions/runners/generate-jitconfig",
+            Needs::InstallationToken,
+            Box::new(generate_jit),
+        ),
+        (
+            "POST",
+            "/repos/{owner}/{repo}/actions/runners/registration-token",
+            Needs::InstallationToken,
+            Box::new(registration_token),
+        ),
+        (
+            "POST",
+            "/orgs/{org}/actions/runners/registration-token",
+            Needs::InstallationToken,
+            Box::new(registration_token),
+        ),
+        (
+            "GET",
+            "/repos/{owner}/{repo}/actions/runners",
+            Needs::InstallationToken,
+            Box::new(list_runners),
+        ),
+        (
+            "GET",
+            "/orgs/{org}/actions/runners",
+            Needs::InstallationToken,
+            Box::new(list_runners),
+        ),
+        (
+            "GET",
+            "/repos/{owner}/{repo}/actions/runners/{id}",
+            Needs::InstallationToken,
+            Box::new(get_runner),
+        ),
+        (
+            "GET",
+            "/orgs/{org}/actions/runners/{id}",
+            Needs::InstallationToken,
+            Box::new(get_runner),
+        ),
+        (
+            "DELETE",
+            "/repos/{owner}/{repo}/actions/runners/{id}",
+            Needs::InstallationToken,
+            Box::new(delete_runner),
+        ),
+        (
+            "DELETE",
+            "/orgs/{org}/actions/runners/{id}",
+            Needs::InstallationToken,
+            Box::new(delete_runner),
+        ),
+        (
+            "GET",
+            "/repos/{owner}/{repo}/actions/jobs/{id}",
+            Needs::InstallationToken,
+            Box::new(get_job),
+        ),
+        (
+            "GET",
+            "/repos/{owner}/{repo}/actions/runs/{id}",
+            Needs::InstallationToken,
+            Box::new(get_workflow_run),
+        ),
+        (
+            "POST",
+            "/repos/{owner}/{repo}/check-runs",
+            Needs::InstallationToken,
+            Box::new(create_check_run),
+        ),
+        (
+            "PATCH",
+            "/repos/{owner}/{repo}/check-runs/{id}",
+            Needs::InstallationToken,
+            Box::new(update_check_run),
+        ),
     ];
     let mut router = router;
     for (method, pattern, needs, handler) in table {
         let state = state.clone();
         let base_url = base_url.clone();
         let handler: Arc<Handler> = Arc::from(handler);
-        router = router.route(method, &format!("{prefix}{pattern}"), move |request, params| {
-            let mut state = state.lock().unwrap();
-            let base = base_url.get().map(String::as_str).unwrap_or("");
-            let response = match authenticate(&state, request, needs) {
-                Ok(caller) => handler(&mut state, request, params, &caller, base),
-                Err(response) => response,
-            };
-            state.requests_served += 1;
-            with_common_headers(&state, response)
-        });
+        router = router.route(
+            method,
+            &format!("{prefix}{pattern}"),
+            move |request, params| {
+                let mut state = state.lock().unwrap();
+                let base = base_url.get().map(String::as_str).unwrap_or("");
+                let response = match authenticate(&state, request, needs) {
+                    Ok(caller) => handler(&mut state, request, params, &caller, base),
+                    Err(response) => response,
+                };
+                state.requests_served += 1;
+                with_common_headers(&state, response)
+            },
+        );
     }
     router
 }
@@ -577,7 +738,10 @@ fn with_common_headers(state: &GitHubState, response: Response) -> Response {
     response
         .header("x-github-api-version-selected", "2022-11-28")
         .header("x-github-media-type", "github.v3; format=json")
-        .header("x-github-request-id", format!("FAKE:{:08X}", state.requests_served))
+        .header(
+            "x-github-request-id",
+            format!("FAKE:{:08X}", state.requests_served),
+        )
         .header("x-ratelimit-limit", RATE_LIMIT.to_string())
         .header("x-ratelimit-remaining", (RATE_LIMIT - used).to_string())
         .header("x-ratelimit-used", used.to_string())
@@ -598,7 +762,10 @@ fn looks_like_jwt(token: &str) -> bool {
 }
 
 fn authenticate(state: &GitHubState, request: &Request, needs: Needs) -> Result<Caller, Response> {
-    if request.header("user-agent").is_none_or(|ua| ua.trim().is_empty()) {
+    if request
+        .header("user-agent")
+        .is_none_or(|ua| ua.trim().is_empty())
+    {
         return Err(github_error(
             403,
             "Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). Check https://developer.github.com for other possible causes.",
@@ -629,7 +796,9 @@ fn authenticate(state: &GitHubState, request: &Request, needs: Needs) -> Result<
         },
         Needs::Anything => match credential {
             None => Ok(Caller::Anonymous),
-            Some((_, token)) if looks_like_jwt(token) => check_jwt(state, token).map(|()| Caller::App),
+            Some((_, token)) if looks_like_jwt(token) => {
+                check_jwt(state, token).map(|()| Caller::App)
+            }
             Some((_, token)) => check_installation_token(state, token).map(Caller::Installation),
         },
     }
@@ -647,7 +816,8 @@ fn check_jwt(state: &GitHubState, token: &str) -> Result<(), Response> {
     let mut validation = Validation::new(Algorithm::RS256);
     validation.validate_exp = false;
     validation.validate_aud = false;
-    validation.set_required_spec_claims(&["exp", "iat", "iss"]);
+    // `iss` may be a number, which jsonwebtoken cannot check: `JwtClaims` requires it instead.
+    validation.set_required_spec_claims(&["exp"]);
     let claims = jsonwebtoken::decode::<JwtClaims>(token, &state.decoding_key, &validation)
         .map_err(|_| github_error(401, "A JSON web token could not be decoded"))?
         .claims;
@@ -665,7 +835,10 @@ fn check_jwt(state: &GitHubState, token: &str) -> Result<(), Response> {
         ));
     }
     if claims.exp > now + 600 || claims.exp - claims.iat > 660 {
-        return Err(github_error(401, "'Expiration time' claim ('exp') is too far in the future"));
+        return Err(github_error(
+            401,
+            "'Expiration time' claim ('exp') is too far in the future",
+        ));
     }
     let known = match &claims.iss {
         Value::Number(n) => n.as_u64() == Some(APP_ID),
@@ -710,8 +883,11 @@ fn authorize(
     let not_found = || github_error(404, "Not Found");
     let scope = if let (Some(owner), Some(repo)) = (params.get("owner"), params.get("repo")) {
         let full_name = format!("{owner}/{repo}");
-        let covered = installation
-            .is_some_and(|i| i.repositories.iter().any(|r| r.eq_ignore_ascii_case(&full_name)));
+        let covered = installation.is_some_and(|i| {
+            i.repositories
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(&full_name))
+        });
         let in_token = token
             .repositories
             .as_ref()
@@ -727,12 +903,20 @@ fn authorize(
         }
         org.clone()
     };
-    let has = token.permissions.get(permission).map(|l| level_rank(l)).unwrap_or(0);
+    let has = token
+        .permissions
+        .get(permission)
+        .map(|l| level_rank(l))
+        .unwrap_or(0);
     let org_scope = !scope.contains('/');
     // A token narrowed to repositories cannot act on the organisation.
     if has < level_rank(level) || (org_scope && token.repositories.is_some()) {
-        return Err(github_error(403, "Resource not accessible by integration")
-            .header("x-accepted-github-permissions", format!("{permission}={level}")));
+        return Err(
+            github_error(403, "Resource not accessible by integration").header(
+                "x-accepted-github-permissions",
+                format!("{permission}={level}"),
+            ),
+        );
     }
     Ok(scope)
 }
@@ -751,9 +935,18 @@ fn paginate<T: Clone>(items: &[T], request: &Request, base: &str) -> (Vec<T>, Op
         .and_then(|v| v.parse::<usize>().ok())
         .map(|n| n.clamp(1, MAX_PER_PAGE))
         .unwrap_or(DEFAULT_PER_PAGE);
-    let page = request.query("page").and_then(|v| v.parse::<usize>().ok()).unwrap_or(1).max(1);
+    let page = request
+        .query("page")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
     let last = items.len().div_ceil(per_page).max(1);
-    let slice = items.iter().skip((page - 1) * per_page).take(per_page).cloned().collect();
+    let slice = items
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .cloned()
+        .collect();
     let link_to = |target: usize| {
         let mut url = url::Url::parse(&format!("{base}{}", request.path)).expect("valid URL");
         {
@@ -790,14 +983,20 @@ fn with_link(response: Response, link: Option<String>) -> Response {
 }
 
 fn timestamp(t: Timestamp) -> String {
-    Timestamp::from_second(t.as_second()).expect("in range").to_string()
+    Timestamp::from_second(t.as_second())
+        .expect("in range")
+        .to_string()
 }
 
 fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -869,8 +1068,16 @@ struct TokenRequest {
     permissions: Option<BTreeMap<String, String>>,
 }
 
-fn create_token(state: &mut GitHubState, request: &Request, params: &Params, _: &Caller, _: &str) -> Response {
-    let Ok(id) = numeric_param(params, "id") else { return github_error(404, "Not Found") };
+fn create_token(
+    state: &mut GitHubState,
+    request: &Request,
+    params: &Params,
+    _: &Caller,
+    _: &str,
+) -> Response {
+    let Ok(id) = numeric_param(params, "id") else {
+        return github_error(404, "Not Found");
+    };
     let Some(installation) = state.installations.get(&id).cloned() else {
         return github_error(404, "Not Found");
     };
@@ -888,7 +1095,8 @@ fn create_token(state: &mut GitHubState, request: &Request, params: &Params, _: 
     if let Some(names) = &body.repositories {
         let reachable = names.iter().all(|name| {
             installation.repositories.iter().any(|full| {
-                full.split_once('/').is_some_and(|(_, repo)| repo.eq_ignore_ascii_case(name))
+                full.split_once('/')
+                    .is_some_and(|(_, repo)| repo.eq_ignore_ascii_case(name))
             })
         });
         if !reachable {
@@ -901,7 +1109,10 @@ fn create_token(state: &mut GitHubState, request: &Request, params: &Params, _: 
     let permissions = match &body.permissions {
         Some(asked) => {
             let granted = asked.iter().all(|(name, level)| {
-                installation.permissions.get(name).is_some_and(|have| level_rank(have) >= level_rank(level))
+                installation
+                    .permissions
+                    .get(name)
+                    .is_some_and(|have| level_rank(have) >= level_rank(level))
                     && level_rank(level) > 0
             });
             if !granted {
@@ -957,7 +1168,13 @@ fn delivery_json(delivery: &FakeDelivery) -> Value {
 }
 
 /// Newest first, `cursor` pagination as GitHub does for deliveries (`v1_<id>` of the last one).
-fn list_deliveries(state: &mut GitHubState, request: &Request, _: &Params, _: &Caller, base: &str) -> Response {
+fn list_deliveries(
+    state: &mut GitHubState,
+    request: &Request,
+    _: &Params,
+    _: &Caller,
+    base: &str,
+) -> Response {
     let per_page = request
         .query("per_page")
         .and_then(|v| v.parse::<usize>().ok())
@@ -975,10 +1192,18 @@ fn list_deliveries(state: &mut GitHubState, request: &Request, _: &Params, _: &C
         Some("failure") => !(200..400).contains(&d.status_code),
         _ => true,
     };
-    let mut matching: Vec<&FakeDelivery> =
-        state.deliveries.iter().filter(|d| d.id < before).filter(wanted).collect();
-    matching.sort_by(|a, b| b.id.cmp(&a.id));
-    let page: Vec<Value> = matching.iter().take(per_page).map(|d| delivery_json(d)).collect();
+    let mut matching: Vec<&FakeDelivery> = state
+        .deliveries
+        .iter()
+        .filter(|d| d.id < before)
+        .filter(wanted)
+        .collect();
+    matching.sort_by_key(|d| std::cmp::Reverse(d.id));
+    let page: Vec<Value> = matching
+        .iter()
+        .take(per_page)
+        .map(|d| delivery_json(d))
+        .collect();
     let link = (matching.len() > per_page).then(|| {
         let last_id = matching[per_page - 1].id;
         let mut url = url::Url::parse(&format!("{base}{}", request.path)).expect("valid URL");
@@ -995,8 +1220,16 @@ fn list_deliveries(state: &mut GitHubState, request: &Request, _: &Params, _: &C
     with_link(Response::json(200, &page), link)
 }
 
-fn redeliver(state: &mut GitHubState, _: &Request, params: &Params, _: &Caller, _: &str) -> Response {
-    let Ok(id) = numeric_param(params, "id") else { return github_error(404, "Not Found") };
+fn redeliver(
+    state: &mut GitHubState,
+    _: &Request,
+    params: &Params,
+    _: &Caller,
+    _: &str,
+) -> Response {
+    let Ok(id) = numeric_param(params, "id") else {
+        return github_error(404, "Not Found");
+    };
     let Some(original) = state.deliveries.iter().find(|d| d.id == id).cloned() else {
         return github_error(404, "Not Found");
     };
@@ -1014,7 +1247,13 @@ fn redeliver(state: &mut GitHubState, _: &Request, params: &Params, _: &Caller, 
     Response::json(202, &json!({}))
 }
 
-fn convert_manifest(state: &mut GitHubState, _: &Request, params: &Params, _: &Caller, _: &str) -> Response {
+fn convert_manifest(
+    state: &mut GitHubState,
+    _: &Request,
+    params: &Params,
+    _: &Caller,
+    _: &str,
+) -> Response {
     let code = &params["code"];
     let Some(position) = state.manifest_codes.iter().position(|c| c == code) else {
         return github_error(404, "Not Found");
@@ -1031,9 +1270,7 @@ fn convert_manifest(state: &mut GitHubState, _: &Request, params: &Params, _: &C
 fn rate_limit(state: &mut GitHubState, _: &Request, _: &Params, _: &Caller, _: &str) -> Response {
     let used = state.requests_served.min(RATE_LIMIT);
     let reset = state.now().as_second() + 3600;
-    let bucket = |limit: u64, used: u64| {
-        json!({ "limit": limit, "remaining": limit - used, "reset": reset, "used": used })
-    };
+    let bucket = |limit: u64, used: u64| json!({ "limit": limit, "remaining": limit - used, "reset": reset, "used": used });
     Response::json(
         200,
         &json!({
@@ -1051,7 +1288,11 @@ fn rate_limit(state: &mut GitHubState, _: &Request, _: &Params, _: &Caller, _: &
 // ----- Installation-level handlers -----
 
 fn runner_permission(params: &Params) -> &'static str {
-    if params.contains_key("org") { "organization_self_hosted_runners" } else { "administration" }
+    if params.contains_key("org") {
+        "organization_self_hosted_runners"
+    } else {
+        "administration"
+    }
 }
 
 fn runner_json(runner: &FakeRunner) -> Value {
@@ -1072,7 +1313,13 @@ fn runner_json(runner: &FakeRunner) -> Value {
     })
 }
 
-fn generate_jit(state: &mut GitHubState, request: &Request, params: &Params, caller: &Caller, _: &str) -> Response {
+fn generate_jit(
+    state: &mut GitHubState,
+    request: &Request,
+    params: &Params,
+    caller: &Caller,
+    _: &str,
+) -> Response {
     let scope = match authorize(state, caller, params, runner_permission(params), "write") {
         Ok(scope) => scope,
         Err(response) => return response,
@@ -1081,9 +1328,16 @@ fn generate_jit(state: &mut GitHubState, request: &Request, params: &Params, cal
         return github_error(400, "Problems parsing JSON");
     };
     let missing = |key: &str| {
-        github_error(422, &format!("Invalid input: object is missing required key: {key}."))
+        github_error(
+            422,
+            &format!("Invalid input: object is missing required key: {key}."),
+        )
     };
-    let Some(name) = body.get("name").and_then(Value::as_str).filter(|n| !n.is_empty()) else {
+    let Some(name) = body
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+    else {
         return missing("name");
     };
     let Some(group) = body.get("runner_group_id").and_then(Value::as_u64) else {
@@ -1092,15 +1346,28 @@ fn generate_jit(state: &mut GitHubState, request: &Request, params: &Params, cal
     let Some(labels) = body.get("labels").and_then(Value::as_array) else {
         return missing("labels");
     };
-    let labels: Vec<String> = labels.iter().filter_map(|l| l.as_str().map(str::to_owned)).collect();
+    let labels: Vec<String> = labels
+        .iter()
+        .filter_map(|l| l.as_str().map(str::to_owned))
+        .collect();
     if labels.is_empty() || labels.len() > 100 {
-        return github_error(422, "Invalid input: labels must have between 1 and 100 items.");
+        return github_error(
+            422,
+            "Invalid input: labels must have between 1 and 100 items.",
+        );
     }
-    let work_folder = body.get("work_folder").and_then(Value::as_str).map(str::to_owned);
+    let work_folder = body
+        .get("work_folder")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let org_groups = state.runner_groups.get(&scope.to_ascii_lowercase());
-    let group_known = group == 1 || (!scope.contains('/') && org_groups.is_some_and(|g| g.contains(&group)));
+    let group_known =
+        group == 1 || (!scope.contains('/') && org_groups.is_some_and(|g| g.contains(&group)));
     if group == 2 {
-        return github_error(403, "GitHub-hosted runner groups cannot have self-hosted runners.");
+        return github_error(
+            403,
+            "GitHub-hosted runner groups cannot have self-hosted runners.",
+        );
     }
     if !group_known {
         return github_error(404, "Not Found");
@@ -1110,7 +1377,10 @@ fn generate_jit(state: &mut GitHubState, request: &Request, params: &Params, cal
         .iter()
         .any(|r| r.scope.eq_ignore_ascii_case(&scope) && r.name.eq_ignore_ascii_case(name));
     if taken {
-        return github_error(409, &format!("Already exists - A runner with the name {name} already exists."));
+        return github_error(
+            409,
+            &format!("Already exists - A runner with the name {name} already exists."),
+        );
     }
     let id = state.next_id();
     let runner = FakeRunner {
@@ -1145,12 +1415,21 @@ fn generate_jit(state: &mut GitHubState, request: &Request, params: &Params, cal
     )
 }
 
-fn registration_token(state: &mut GitHubState, _: &Request, params: &Params, caller: &Caller, _: &str) -> Response {
+fn registration_token(
+    state: &mut GitHubState,
+    _: &Request,
+    params: &Params,
+    caller: &Caller,
+    _: &str,
+) -> Response {
     if let Err(response) = authorize(state, caller, params, runner_permission(params), "write") {
         return response;
     }
     let serial = state.next_id();
-    let expires_at = state.now().checked_add(Duration::from_secs(3600)).expect("in range");
+    let expires_at = state
+        .now()
+        .checked_add(Duration::from_secs(3600))
+        .expect("in range");
     Response::json(
         201,
         &json!({ "token": format!("AABF3JGZDX3P5PMEXLND6TS6FCWO{serial}"),
@@ -1160,10 +1439,19 @@ fn registration_token(state: &mut GitHubState, _: &Request, params: &Params, cal
 
 fn runners_in<'a>(state: &'a GitHubState, scope: &str) -> impl Iterator<Item = &'a FakeRunner> {
     let scope = scope.to_owned();
-    state.runners.iter().filter(move |r| r.scope.eq_ignore_ascii_case(&scope))
+    state
+        .runners
+        .iter()
+        .filter(move |r| r.scope.eq_ignore_ascii_case(&scope))
 }
 
-fn list_runners(state: &mut GitHubState, request: &Request, params: &Params, caller: &Caller, base: &str) -> Response {
+fn list_runners(
+    state: &mut GitHubState,
+    request: &Request,
+    params: &Params,
+    caller: &Caller,
+    base: &str,
+) -> Response {
     let scope = match authorize(state, caller, params, runner_permission(params), "read") {
         Ok(scope) => scope,
         Err(response) => return response,
@@ -1174,9 +1462,12 @@ fn list_runners(state: &mut GitHubState, request: &Request, params: &Params, cal
         .cloned()
         .collect();
     let (page, link) = paginate(&matching, request, base);
-    let runners: Vec<Value> = page.iter().map(|r| runner_json(r)).collect();
+    let runners: Vec<Value> = page.iter().map(runner_json).collect();
     with_link(
-        Response::json(200, &json!({ "total_count": matching.len(), "runners": runners })),
+        Response::json(
+            200,
+            &json!({ "total_count": matching.len(), "runners": runners }),
+        ),
         link,
     )
 }
@@ -1189,7 +1480,13 @@ fn find_runner(state: &GitHubState, scope: &str, params: &Params) -> Result<Fake
         .ok_or_else(|| github_error(404, "Not Found"))
 }
 
-fn get_runner(state: &mut GitHubState, _: &Request, params: &Params, caller: &Caller, _: &str) -> Response {
+fn get_runner(
+    state: &mut GitHubState,
+    _: &Request,
+    params: &Params,
+    caller: &Caller,
+    _: &str,
+) -> Response {
     let found = authorize(state, caller, params, runner_permission(params), "read")
         .and_then(|scope| find_runner(state, &scope, params));
     match found {
@@ -1198,7 +1495,13 @@ fn get_runner(state: &mut GitHubState, _: &Request, params: &Params, caller: &Ca
     }
 }
 
-fn delete_runner(state: &mut GitHubState, _: &Request, params: &Params, caller: &Caller, _: &str) -> Response {
+fn delete_runner(
+    state: &mut GitHubState,
+    _: &Request,
+    params: &Params,
+    caller: &Caller,
+    _: &str,
+) -> Response {
     let found = authorize(state, caller, params, runner_permission(params), "write")
         .and_then(|scope| find_runner(state, &scope, params));
     let runner = match found {
@@ -1216,12 +1519,20 @@ fn delete_runner(state: &mut GitHubState, _: &Request, params: &Params, caller: 
     Response::new(204)
 }
 
-fn get_job(state: &mut GitHubState, _: &Request, params: &Params, caller: &Caller, _: &str) -> Response {
+fn get_job(
+    state: &mut GitHubState,
+    _: &Request,
+    params: &Params,
+    caller: &Caller,
+    _: &str,
+) -> Response {
     let repo = match authorize(state, caller, params, "actions", "read") {
         Ok(repo) => repo,
         Err(response) => return response,
     };
-    let Ok(id) = numeric_param(params, "id") else { return github_error(404, "Not Found") };
+    let Ok(id) = numeric_param(params, "id") else {
+        return github_error(404, "Not Found");
+    };
     let Some(job) = state.jobs.get(&(repo.to_ascii_lowercase(), id)) else {
         return github_error(404, "Not Found");
     };
@@ -1243,13 +1554,25 @@ fn get_job(state: &mut GitHubState, _: &Request, params: &Params, caller: &Calle
     )
 }
 
-fn get_workflow_run(state: &mut GitHubState, _: &Request, params: &Params, caller: &Caller, _: &str) -> Response {
+fn get_workflow_run(
+    state: &mut GitHubState,
+    _: &Request,
+    params: &Params,
+    caller: &Caller,
+    _: &str,
+) -> Response {
     let repo = match authorize(state, caller, params, "actions", "read") {
         Ok(repo) => repo,
         Err(response) => return response,
     };
-    let Ok(id) = numeric_param(params, "id") else { return github_error(404, "Not Found") };
-    let Some(run) = state.workflow_runs.get(&(repo.to_ascii_lowercase(), id)).cloned() else {
+    let Ok(id) = numeric_param(params, "id") else {
+        return github_error(404, "Not Found");
+    };
+    let Some(run) = state
+        .workflow_runs
+        .get(&(repo.to_ascii_lowercase(), id))
+        .cloned()
+    else {
         return github_error(404, "Not Found");
     };
     let repository_id = state.repo_id(&repo);
@@ -1286,7 +1609,13 @@ fn text(body: &Value, key: &str) -> Option<String> {
     body.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
-fn create_check_run(state: &mut GitHubState, request: &Request, params: &Params, caller: &Caller, _: &str) -> Response {
+fn create_check_run(
+    state: &mut GitHubState,
+    request: &Request,
+    params: &Params,
+    caller: &Caller,
+    _: &str,
+) -> Response {
     let repo = match authorize(state, caller, params, "checks", "write") {
         Ok(repo) => repo,
         Err(response) => return response,
@@ -1303,8 +1632,13 @@ fn create_check_run(state: &mut GitHubState, request: &Request, params: &Params,
         }
     }
     let conclusion = text(&body, "conclusion");
-    let status = text(&body, "status")
-        .unwrap_or_else(|| if conclusion.is_some() { "completed".into() } else { "queued".into() });
+    let status = text(&body, "status").unwrap_or_else(|| {
+        if conclusion.is_some() {
+            "completed".into()
+        } else {
+            "queued".into()
+        }
+    });
     let check_run = FakeCheckRun {
         id: state.next_id(),
         repo,
@@ -1320,17 +1654,27 @@ fn create_check_run(state: &mut GitHubState, request: &Request, params: &Params,
     Response::json(201, &check_run_json(&check_run))
 }
 
-fn update_check_run(state: &mut GitHubState, request: &Request, params: &Params, caller: &Caller, _: &str) -> Response {
+fn update_check_run(
+    state: &mut GitHubState,
+    request: &Request,
+    params: &Params,
+    caller: &Caller,
+    _: &str,
+) -> Response {
     let repo = match authorize(state, caller, params, "checks", "write") {
         Ok(repo) => repo,
         Err(response) => return response,
     };
-    let Ok(id) = numeric_param(params, "id") else { return github_error(404, "Not Found") };
+    let Ok(id) = numeric_param(params, "id") else {
+        return github_error(404, "Not Found");
+    };
     let Ok(body) = request.json::<Value>() else {
         return github_error(400, "Problems parsing JSON");
     };
-    let Some(check_run) =
-        state.check_runs.iter_mut().find(|c| c.id == id && c.repo.eq_ignore_ascii_case(&repo))
+    let Some(check_run) = state
+        .check_runs
+        .iter_mut()
+        .find(|c| c.id == id && c.repo.eq_ignore_ascii_case(&repo))
     else {
         return github_error(404, "Not Found");
     };

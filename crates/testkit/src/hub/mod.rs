@@ -15,7 +15,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use crate::server::{Chunk, Fault, FakeServer, Request, Response, Router};
+use crate::server::{Chunk, FakeServer, Fault, Request, Response, Router};
 
 mod validate;
 
@@ -83,7 +83,8 @@ impl HubState {
 
     /// Now, but strictly after the previous timestamp handed out, so log order is total.
     fn now(&mut self) -> String {
-        let now = jiff::Timestamp::now().max(self.last_timestamp + jiff::SignedDuration::from_millis(1));
+        let now =
+            jiff::Timestamp::now().max(self.last_timestamp + jiff::SignedDuration::from_millis(1));
         let now = jiff::Timestamp::from_millisecond(now.as_millisecond()).expect("in range");
         self.last_timestamp = now;
         format_time(now)
@@ -107,7 +108,9 @@ impl HubState {
     /// logs the `===== Job started` banner, as the Hub does.
     pub fn set_stage(&mut self, job_id: &str, stage: &str) {
         let now = self.now();
-        let Some(job) = self.jobs.get_mut(job_id) else { return };
+        let Some(job) = self.jobs.get_mut(job_id) else {
+            return;
+        };
         let was_terminal = is_terminal(job["status"]["stage"].as_str().unwrap_or(""));
         job["status"]["stage"] = json!(stage);
         job["status"]["message"] = Value::Null;
@@ -115,7 +118,13 @@ impl HubState {
         if stage == "RUNNING" && !started {
             job["startedAt"] = json!(now);
             let banner = format!("===== Job started at {} =====", &now[..19]);
-            self.logs.entry(job_id.to_owned()).or_default().push(LogEntry { text: banner, timestamp: now });
+            self.logs
+                .entry(job_id.to_owned())
+                .or_default()
+                .push(LogEntry {
+                    text: banner,
+                    timestamp: now,
+                });
         } else if is_terminal(stage) && !was_terminal {
             job["finishedAt"] = json!(now);
         }
@@ -178,7 +187,10 @@ impl FakeHub {
             last_timestamp: jiff::Timestamp::UNIX_EPOCH,
         }));
         let router = routes(Router::new(hub_error), &state);
-        Self { server: FakeServer::start(router), state }
+        Self {
+            server: FakeServer::start(router),
+            state,
+        }
     }
 
     pub fn base_url(&self) -> &str {
@@ -203,7 +215,10 @@ impl FakeHub {
     /// Creates a job directly (no HTTP), validated like a request; returns its id.
     pub fn add_job(&self, namespace: &str, spec: Value) -> String {
         validate_job_spec(&spec).expect("a valid job spec");
-        self.with_state(|s| s.create_job(namespace, &spec, Value::Null))["id"].as_str().unwrap().to_owned()
+        self.with_state(|s| s.create_job(namespace, &spec, Value::Null))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// The job as the Hub would answer it.
@@ -230,7 +245,10 @@ impl FakeHub {
         self.with_state(|s| {
             for line in lines {
                 let timestamp = s.now();
-                s.logs.entry(job_id.to_owned()).or_default().push(LogEntry { text: (*line).to_owned(), timestamp });
+                s.logs.entry(job_id.to_owned()).or_default().push(LogEntry {
+                    text: (*line).to_owned(),
+                    timestamp,
+                });
             }
         });
     }
@@ -262,7 +280,10 @@ fn authorised(state: &Shared, request: &Request) -> Result<(), Response> {
     let state = state.lock().unwrap();
     match request.bearer() {
         Some(token) if token == state.token => Ok(()),
-        _ => Err(hub_error(401, "Invalid credentials in Authorization header")),
+        _ => Err(hub_error(
+            401,
+            "Invalid credentials in Authorization header",
+        )),
     }
 }
 
@@ -272,14 +293,20 @@ fn allowed(state: &Shared, request: &Request, namespace: &str) -> Result<(), Res
     if state.lock().unwrap().may_use(namespace) {
         Ok(())
     } else {
-        Err(hub_error(403, &format!("You don't have access to the namespace '{namespace}'")))
+        Err(hub_error(
+            403,
+            &format!("You don't have access to the namespace '{namespace}'"),
+        ))
     }
 }
 
 /// A handler with the shared state, its namespace check done first.
 fn guarded(
     state: &Shared,
-    handler: impl Fn(&mut HubState, &Request, &HashMap<String, String>) -> Response + Send + Sync + 'static,
+    handler: impl Fn(&mut HubState, &Request, &HashMap<String, String>) -> Response
+    + Send
+    + Sync
+    + 'static,
 ) -> impl Fn(&Request, &HashMap<String, String>) -> Response + Send + Sync + 'static {
     let state = state.clone();
     move |request, params| {
@@ -292,7 +319,9 @@ fn guarded(
 }
 
 fn json_body(request: &Request) -> Result<Value, Response> {
-    request.json().map_err(|e| hub_error(400, &format!("Invalid JSON body: {e}")))
+    request
+        .json()
+        .map_err(|e| hub_error(400, &format!("Invalid JSON body: {e}")))
 }
 
 fn job_not_found() -> Response {
@@ -301,7 +330,10 @@ fn job_not_found() -> Response {
 
 /// The job of the path, if it belongs to the namespace of the path.
 fn job_mut<'a>(state: &'a mut HubState, params: &HashMap<String, String>) -> Option<&'a mut Value> {
-    state.jobs.get_mut(&params["id"]).filter(|job| job["owner"]["name"] == params["namespace"].as_str())
+    state
+        .jobs
+        .get_mut(&params["id"])
+        .filter(|job| job["owner"]["name"] == params["namespace"].as_str())
 }
 
 fn routes(router: Router, state: &Shared) -> Router {
@@ -314,8 +346,10 @@ fn routes(router: Router, state: &Shared) -> Router {
         let orgs: Vec<Value> = state
             .orgs
             .iter()
-            .map(|o| json!({ "type": "org", "id": "5f0000000000000000000000", "name": o, "fullname": o,
-                             "roleInOrg": "write" }))
+            .map(|o| {
+                json!({ "type": "org", "id": "5f0000000000000000000000", "name": o, "fullname": o,
+                             "roleInOrg": "write" })
+            })
             .collect();
         Response::json(
             200,
@@ -330,10 +364,10 @@ fn routes(router: Router, state: &Shared) -> Router {
     let s = state.clone();
     let router = router.route("GET", "/api/jobs/hardware", move |req, _| {
         // Public, but a token that is sent must be valid.
-        if req.header("authorization").is_some() {
-            if let Err(denied) = authorised(&s, req) {
-                return denied;
-            }
+        if req.header("authorization").is_some()
+            && let Err(denied) = authorised(&s, req)
+        {
+            return denied;
         }
         Response::json(200, &s.lock().unwrap().hardware)
     });
@@ -346,7 +380,9 @@ fn routes(router: Router, state: &Shared) -> Router {
                 .jobs
                 .values()
                 .filter(|job| job["owner"]["name"] == params["namespace"].as_str())
-                .filter(|job| stages.is_empty() || stages.iter().any(|s| job["status"]["stage"] == *s))
+                .filter(|job| {
+                    stages.is_empty() || stages.iter().any(|s| job["status"]["stage"] == *s)
+                })
                 .count();
             Response::json(200, &json!({ "count": count }))
         }),
@@ -379,8 +415,11 @@ fn routes(router: Router, state: &Shared) -> Router {
         "POST",
         "/api/jobs/{namespace}/{id}/cancel",
         guarded(state, |state, _, params| {
-            let stage = job_mut(state, params).map(|j| j["status"]["stage"].as_str().unwrap_or("").to_owned());
-            let Some(stage) = stage else { return job_not_found() };
+            let stage = job_mut(state, params)
+                .map(|j| j["status"]["stage"].as_str().unwrap_or("").to_owned());
+            let Some(stage) = stage else {
+                return job_not_found();
+            };
             if !is_terminal(&stage) {
                 state.set_stage(&params["id"], "CANCELED");
             }
@@ -395,7 +434,9 @@ fn routes(router: Router, state: &Shared) -> Router {
                 Ok(body) => body,
                 Err(e) => return e,
             };
-            let Some(job) = job_mut(state, params) else { return job_not_found() };
+            let Some(job) = job_mut(state, params) else {
+                return job_not_found();
+            };
             let Some(labels) = body.get("labels").filter(|l| l.is_object()) else {
                 return hub_error(400, "labels: Expected object, received undefined");
             };
@@ -417,7 +458,9 @@ fn routes(router: Router, state: &Shared) -> Router {
             if let Err(message) = validate::validate_expose(&body) {
                 return hub_error(400, &message);
             }
-            let Some(job) = job_mut(state, params) else { return job_not_found() };
+            let Some(job) = job_mut(state, params) else {
+                return job_not_found();
+            };
             if job["status"]["stage"] != "RUNNING" {
                 return hub_error(400, "Ports can only be exposed on a running job");
             }
@@ -435,23 +478,34 @@ fn routes(router: Router, state: &Shared) -> Router {
             }
             let spec = state.job_specs[&params["id"]].clone();
             let initiator = json!({ "type": "duplicated-job", "id": params["id"] });
-            Response::json(200, &state.create_job(&params["namespace"], &spec, initiator))
+            Response::json(
+                200,
+                &state.create_job(&params["namespace"], &spec, initiator),
+            )
         }),
     );
     let s = state.clone();
-    let router = router.route("GET", "/api/jobs/{namespace}/{id}/logs", move |req, params| {
-        if let Err(denied) = allowed(&s, req, &params["namespace"]) {
-            return denied;
-        }
-        logs(&s, req, params)
-    });
+    let router = router.route(
+        "GET",
+        "/api/jobs/{namespace}/{id}/logs",
+        move |req, params| {
+            if let Err(denied) = allowed(&s, req, &params["namespace"]) {
+                return denied;
+            }
+            logs(&s, req, params)
+        },
+    );
     let s = state.clone();
-    let router = router.route("GET", "/api/jobs/{namespace}/{id}/metrics", move |req, params| {
-        if let Err(denied) = allowed(&s, req, &params["namespace"]) {
-            return denied;
-        }
-        metrics(&s, params)
-    });
+    let router = router.route(
+        "GET",
+        "/api/jobs/{namespace}/{id}/metrics",
+        move |req, params| {
+            if let Err(denied) = allowed(&s, req, &params["namespace"]) {
+                return denied;
+            }
+            metrics(&s, params)
+        },
+    );
     scheduled_routes(router, state)
 }
 
@@ -462,7 +516,12 @@ fn user_initiator(user: &str) -> Value {
 
 fn expose_urls(id: &str, expose: &Value) -> Value {
     let ports = expose["ports"].as_array().cloned().unwrap_or_default();
-    json!(ports.iter().map(|p| format!("https://{id}--{p}.hf.jobs")).collect::<Vec<_>>())
+    json!(
+        ports
+            .iter()
+            .map(|p| format!("https://{id}--{p}.hf.jobs"))
+            .collect::<Vec<_>>()
+    )
 }
 
 /// `GET /api/jobs/{namespace}`: filters, then one page from `cursor` with a `Link` to the next.
@@ -471,13 +530,23 @@ fn list_jobs(state: &mut HubState, req: &Request, params: &HashMap<String, Strin
     let mut labels = Vec::new();
     for label in req.query_all("label") {
         match label.split_once('=') {
-            Some((k, v)) if validate::is_label_key(k) && validate::is_label_value(v) => labels.push((k, v)),
-            _ => return hub_error(400, &format!("label: Invalid label filter '{label}', expected key=value")),
+            Some((k, v)) if validate::is_label_key(k) && validate::is_label_value(v) => {
+                labels.push((k, v))
+            }
+            _ => {
+                return hub_error(
+                    400,
+                    &format!("label: Invalid label filter '{label}', expected key=value"),
+                );
+            }
         }
     }
     let offset = match req.query("cursor") {
         None => 0,
-        Some(cursor) => match cursor.strip_prefix("c").and_then(|n| n.parse::<usize>().ok()) {
+        Some(cursor) => match cursor
+            .strip_prefix("c")
+            .and_then(|n| n.parse::<usize>().ok())
+        {
             Some(offset) => offset,
             None => return hub_error(400, "cursor: Invalid cursor"),
         },
@@ -489,7 +558,12 @@ fn list_jobs(state: &mut HubState, req: &Request, params: &HashMap<String, Strin
         .filter(|job| stages.is_empty() || stages.iter().any(|s| job["status"]["stage"] == *s))
         .filter(|job| labels.iter().all(|(k, v)| job["labels"][*k] == *v))
         .collect();
-    let page: Vec<&Value> = matching.iter().skip(offset).take(state.page_size).copied().collect();
+    let page: Vec<&Value> = matching
+        .iter()
+        .skip(offset)
+        .take(state.page_size)
+        .copied()
+        .collect();
     let mut response = Response::json(200, &page);
     let next = offset + state.page_size;
     if next < matching.len() {
@@ -502,14 +576,20 @@ fn list_jobs(state: &mut HubState, req: &Request, params: &HashMap<String, Strin
             query.append_pair("label", &format!("{k}={v}"));
         }
         query.append_pair("cursor", &format!("c{next}"));
-        let link = format!("<http://{host}/api/jobs/{}?{}>; rel=\"next\"", params["namespace"], query.finish());
+        let link = format!(
+            "<http://{host}/api/jobs/{}?{}>; rel=\"next\"",
+            params["namespace"],
+            query.finish()
+        );
         response = response.header("link", link);
     }
     response
 }
 
 fn sse_response() -> Response {
-    Response::new(200).header("content-type", "text/event-stream").header("cache-control", "no-cache")
+    Response::new(200)
+        .header("content-type", "text/event-stream")
+        .header("cache-control", "no-cache")
 }
 
 /// The logs SSE stream: replay from the start (or the last `tail` lines), then, while the job
@@ -538,8 +618,15 @@ fn logs(state: &Shared, req: &Request, params: &HashMap<String, String>) -> Resp
         cut_after: Option<usize>,
         caught_up: bool,
     }
-    let cursor =
-        Cursor { state: state.clone(), id, position: start, sent: 0, generation, cut_after, caught_up: false };
+    let cursor = Cursor {
+        state: state.clone(),
+        id,
+        position: start,
+        sent: 0,
+        generation,
+        cut_after,
+        caught_up: false,
+    };
     let stream = futures_util::stream::unfold(cursor, |mut c| async move {
         loop {
             let next = {
@@ -549,15 +636,23 @@ fn logs(state: &Shared, req: &Request, params: &HashMap<String, String>) -> Resp
                 let s = c.state.lock().unwrap();
                 if s.log_generation != c.generation || c.cut_after.is_some_and(|n| c.sent >= n) {
                     drop(s);
-                    let cut: Chunk = Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "cut by the test"));
+                    let cut: Chunk = Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionReset,
+                        "cut by the test",
+                    ));
                     c.generation = u64::MAX;
                     return Some((cut, c));
                 }
                 let entries = s.logs.get(&c.id).map(Vec::as_slice).unwrap_or_default();
                 match entries.get(c.position) {
-                    Some(entry) => Some(json!({ "data": entry.text, "timestamp": entry.timestamp })),
+                    Some(entry) => {
+                        Some(json!({ "data": entry.text, "timestamp": entry.timestamp }))
+                    }
                     None => {
-                        let stage = s.jobs.get(&c.id).and_then(|j| j["status"]["stage"].as_str());
+                        let stage = s
+                            .jobs
+                            .get(&c.id)
+                            .and_then(|j| j["status"]["stage"].as_str());
                         if stage.is_none_or(is_terminal) {
                             return None;
                         }
@@ -589,7 +684,9 @@ fn metrics(state: &Shared, params: &HashMap<String, String>) -> Response {
     let id = params["id"].clone();
     let interval = {
         let mut s = state.lock().unwrap();
-        let Some(job) = job_mut(&mut s, params) else { return job_not_found() };
+        let Some(job) = job_mut(&mut s, params) else {
+            return job_not_found();
+        };
         if is_terminal(job["status"]["stage"].as_str().unwrap_or("")) {
             return hub_error(500, "Internal Server Error");
         }
@@ -604,7 +701,9 @@ fn metrics(state: &Shared, params: &HashMap<String, String>) -> Response {
                 tokio::time::sleep(interval).await;
                 let running = {
                     let s = state.lock().unwrap();
-                    s.jobs.get(&id).is_some_and(|j| j["status"]["stage"] == "RUNNING")
+                    s.jobs
+                        .get(&id)
+                        .is_some_and(|j| j["status"]["stage"] == "RUNNING")
                 };
                 if running {
                     let sample = json!({ "cpu_usage_pct": 42, "cpu_millicores": 8000,
@@ -613,7 +712,8 @@ fn metrics(state: &Shared, params: &HashMap<String, String>) -> Response {
                         "gpus": { "gpu-0": { "utilization": 10, "memory_used_bytes": 1_000_000_000u64,
                                              "memory_total_bytes": 80_000_000_000u64 } },
                         "replica": "j6qz9" });
-                    let chunk: Chunk = Ok(Bytes::from(format!("event: metric\ndata: {sample}\n\n")));
+                    let chunk: Chunk =
+                        Ok(Bytes::from(format!("event: metric\ndata: {sample}\n\n")));
                     return Some((chunk, n + 1));
                 }
             }
@@ -625,8 +725,11 @@ fn metrics(state: &Shared, params: &HashMap<String, String>) -> Response {
 /// The job object the Hub answers with: secrets become a list of names, `timeoutSeconds`
 /// becomes `timeout`, `attempts` becomes `retry`.
 fn job_from_spec(id: &str, namespace: &str, spec: &Value, now: &str, initiator: Value) -> Value {
-    let secrets: Vec<&String> =
-        spec.get("secrets").and_then(Value::as_object).map(|m| m.keys().collect()).unwrap_or_default();
+    let secrets: Vec<&String> = spec
+        .get("secrets")
+        .and_then(Value::as_object)
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
     let mut job = json!({
         "id": id,
         "type": "job",
@@ -646,7 +749,15 @@ fn job_from_spec(id: &str, namespace: &str, spec: &Value, now: &str, initiator: 
     if !initiator.is_null() {
         job["initiator"] = initiator;
     }
-    for key in ["dockerImage", "spaceId", "volumes", "expose", "resourceGroupId", "network", "arch"] {
+    for key in [
+        "dockerImage",
+        "spaceId",
+        "volumes",
+        "expose",
+        "resourceGroupId",
+        "network",
+        "arch",
+    ] {
         if let Some(value) = spec.get(key) {
             job[key] = value.clone();
         }
@@ -672,7 +783,10 @@ fn answered_spec(spec: &Value) -> Value {
     for (key, value) in spec.as_object().into_iter().flatten() {
         match key.as_str() {
             "secrets" => {
-                let names: Vec<&String> = value.as_object().map(|m| m.keys().collect()).unwrap_or_default();
+                let names: Vec<&String> = value
+                    .as_object()
+                    .map(|m| m.keys().collect())
+                    .unwrap_or_default();
                 answer.insert("secrets".into(), json!(names));
             }
             "timeoutSeconds" => {
@@ -690,8 +804,14 @@ fn scheduled_not_found() -> Response {
     hub_error(404, "Scheduled job not found")
 }
 
-fn scheduled_mut<'a>(state: &'a mut HubState, params: &HashMap<String, String>) -> Option<&'a mut ScheduledEntry> {
-    state.scheduled.get_mut(&params["id"]).filter(|e| e.answer["owner"]["name"] == params["namespace"].as_str())
+fn scheduled_mut<'a>(
+    state: &'a mut HubState,
+    params: &HashMap<String, String>,
+) -> Option<&'a mut ScheduledEntry> {
+    state
+        .scheduled
+        .get_mut(&params["id"])
+        .filter(|e| e.answer["owner"]["name"] == params["namespace"].as_str())
 }
 
 fn scheduled_routes(router: Router, state: &Shared) -> Router {
@@ -739,7 +859,9 @@ fn scheduled_routes(router: Router, state: &Shared) -> Router {
         "GET",
         "/api/scheduled-jobs/{namespace}",
         guarded(state, |state, req, params| {
-            let label = req.query("label").map(|l| l.split_once('=').unwrap_or((l, "")));
+            let label = req
+                .query("label")
+                .map(|l| l.split_once('=').unwrap_or((l, "")));
             let list: Vec<&Value> = state
                 .scheduled
                 .values()
@@ -753,9 +875,11 @@ fn scheduled_routes(router: Router, state: &Shared) -> Router {
     let router = router.route(
         "GET",
         "/api/scheduled-jobs/{namespace}/{id}",
-        guarded(state, |state, _, params| match scheduled_mut(state, params) {
-            Some(entry) => Response::json(200, &entry.answer),
-            None => scheduled_not_found(),
+        guarded(state, |state, _, params| {
+            match scheduled_mut(state, params) {
+                Some(entry) => Response::json(200, &entry.answer),
+                None => scheduled_not_found(),
+            }
         }),
     );
     let router = router.route(
@@ -774,12 +898,14 @@ fn scheduled_routes(router: Router, state: &Shared) -> Router {
         router = router.route(
             "POST",
             &format!("/api/scheduled-jobs/{{namespace}}/{{id}}/{action}"),
-            guarded(state, move |state, _, params| match scheduled_mut(state, params) {
-                Some(entry) => {
-                    entry.answer["suspend"] = json!(suspend);
-                    Response::json(200, &entry.answer)
+            guarded(state, move |state, _, params| {
+                match scheduled_mut(state, params) {
+                    Some(entry) => {
+                        entry.answer["suspend"] = json!(suspend);
+                        Response::json(200, &entry.answer)
+                    }
+                    None => scheduled_not_found(),
                 }
-                None => scheduled_not_found(),
             }),
         );
     }
@@ -787,18 +913,28 @@ fn scheduled_routes(router: Router, state: &Shared) -> Router {
         "POST",
         "/api/scheduled-jobs/{namespace}/{id}/run",
         guarded(state, |state, _, params| {
-            let Some(entry) = scheduled_mut(state, params) else { return scheduled_not_found() };
+            let Some(entry) = scheduled_mut(state, params) else {
+                return scheduled_not_found();
+            };
             let (spec, concurrency) = (entry.spec.clone(), entry.answer["concurrency"] == true);
-            let last = entry.answer["status"]["lastJob"]["id"].as_str().map(str::to_owned);
+            let last = entry.answer["status"]["lastJob"]["id"]
+                .as_str()
+                .map(str::to_owned);
             let running = last
                 .and_then(|id| state.jobs.get(&id))
                 .is_some_and(|job| !is_terminal(job["status"]["stage"].as_str().unwrap_or("")));
             if running && !concurrency {
-                return hub_error(409, "A job of this scheduled job is already running and concurrency is disabled");
+                return hub_error(
+                    409,
+                    "A job of this scheduled job is already running and concurrency is disabled",
+                );
             }
             let initiator = json!({ "type": "scheduled-job", "id": params["id"] });
             let job = state.create_job(&params["namespace"], &spec, initiator);
-            let entry = state.scheduled.get_mut(&params["id"]).expect("checked above");
+            let entry = state
+                .scheduled
+                .get_mut(&params["id"])
+                .expect("checked above");
             entry.answer["status"]["lastJob"] = json!({ "id": job["id"], "at": job["createdAt"] });
             Response::json(200, &job)
         }),
@@ -817,7 +953,9 @@ fn scheduled_routes(router: Router, state: &Shared) -> Router {
             if let Err(message) = validate_labels(labels) {
                 return hub_error(400, &message);
             }
-            let Some(entry) = scheduled_mut(state, params) else { return scheduled_not_found() };
+            let Some(entry) = scheduled_mut(state, params) else {
+                return scheduled_not_found();
+            };
             entry.answer["jobSpec"]["labels"] = labels.clone();
             entry.spec["labels"] = labels.clone();
             Response::json(200, &entry.answer)
@@ -835,7 +973,9 @@ fn scheduled_routes(router: Router, state: &Shared) -> Router {
             if let Err(message) = validate_schedule(schedule) {
                 return hub_error(400, &message);
             }
-            let Some(entry) = scheduled_mut(state, params) else { return scheduled_not_found() };
+            let Some(entry) = scheduled_mut(state, params) else {
+                return scheduled_not_found();
+            };
             entry.answer["schedule"] = json!(schedule);
             Response::json(200, &entry.answer)
         }),

@@ -24,7 +24,11 @@ async fn creates_and_inspects_jobs_like_the_hub() {
     )
     .await;
     assert_eq!(status, 200, "{job}");
-    assert_eq!(job["secrets"], json!(["TOKEN"]), "secret values never come back");
+    assert_eq!(
+        job["secrets"],
+        json!(["TOKEN"]),
+        "secret values never come back"
+    );
     assert_eq!(job["timeout"], 300);
     assert_eq!(job["owner"]["name"], "alice");
     assert_eq!(job["status"]["stage"], "SCHEDULING");
@@ -75,7 +79,9 @@ async fn rejects_bad_tokens_and_invalid_specs_with_hub_errors() {
         with(json!({ "volumes": [] })),
         with(json!({ "volumes": [{"type": "model", "source": "gpt2", "mountPath": "data"}] })),
         with(json!({ "volumes": [{"type": "repo", "source": "a/b", "mountPath": "/data"}] })),
-        with(json!({ "volumes": [{"type": "bucket", "source": "a/b", "mountPath": "/d", "revision": "main"}] })),
+        with(
+            json!({ "volumes": [{"type": "bucket", "source": "a/b", "mountPath": "/d", "revision": "main"}] }),
+        ),
         with(json!({ "expose": {"ports": [0]} })),
         with(json!({ "expose": {"ports": [8000], "portsPublic": [9000]} })),
         with(json!({ "resourceGroupId": "xyz" })),

@@ -27,17 +27,27 @@ impl Request {
     /// The first value of a header, by case-insensitive name.
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The first value of a query parameter.
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of a repeated query parameter, in order.
     pub fn query_all(&self, name: &str) -> Vec<&str> {
-        self.query.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
+        self.query
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     /// The body parsed as JSON.
@@ -49,7 +59,9 @@ impl Request {
     pub fn bearer(&self) -> Option<&str> {
         let value = self.header("authorization")?;
         let (scheme, token) = value.split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then_some(token.trim())
     }
 }
 
@@ -71,17 +83,25 @@ pub struct Response {
 
 impl Response {
     pub fn new(status: u16) -> Self {
-        Self { status, headers: Vec::new(), body: Body::Bytes(Bytes::new()) }
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Body::Bytes(Bytes::new()),
+        }
     }
 
     /// A JSON answer with `Content-Type: application/json`.
     pub fn json(status: u16, value: &impl serde::Serialize) -> Self {
         let body = serde_json::to_vec(value).expect("fake answers serialise");
-        Self::new(status).header("content-type", "application/json; charset=utf-8").bytes(body)
+        Self::new(status)
+            .header("content-type", "application/json; charset=utf-8")
+            .bytes(body)
     }
 
     pub fn text(status: u16, text: impl Into<String>) -> Self {
-        Self::new(status).header("content-type", "text/plain; charset=utf-8").bytes(text.into())
+        Self::new(status)
+            .header("content-type", "text/plain; charset=utf-8")
+            .bytes(text.into())
     }
 
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
@@ -124,7 +144,10 @@ pub struct Router {
 impl Router {
     /// A router whose unmatched requests, and injected faults, answer in `errors`' shape.
     pub fn new(errors: impl Fn(u16, &str) -> Response + Send + Sync + 'static) -> Self {
-        Self { routes: Vec::new(), errors: Arc::new(errors) }
+        Self {
+            routes: Vec::new(),
+            errors: Arc::new(errors),
+        }
     }
 
     pub fn route(
@@ -145,7 +168,9 @@ impl Router {
         let path: Vec<&str> = split_path(&request.path).collect();
         let mut path_matched = false;
         for route in &self.routes {
-            let Some(params) = match_segments(&route.segments, &path) else { continue };
+            let Some(params) = match_segments(&route.segments, &path) else {
+                continue;
+            };
             path_matched = true;
             if route.method == request.method {
                 return (route.handler)(request, &params);
@@ -240,7 +265,8 @@ impl Fault {
 
     /// Add any header to the injected answer (for example rate-limit headers).
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.push((name.to_ascii_lowercase(), value.to_owned()));
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_owned()));
         self
     }
 
@@ -284,7 +310,11 @@ impl FakeServer {
     pub fn start(router: Router) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
-        let shared = Arc::new(Shared { router, log: Mutex::default(), faults: Mutex::default() });
+        let shared = Arc::new(Shared {
+            router,
+            log: Mutex::default(),
+            faults: Mutex::default(),
+        });
         let (tx, rx) = std::sync::mpsc::channel();
         let for_thread = shared.clone();
         std::thread::Builder::new()
@@ -305,13 +335,18 @@ impl FakeServer {
                     .listen(listener)
                     .expect("listen")
                     .run();
-                    tx.send(server.handle()).expect("hand back the server handle");
+                    tx.send(server.handle())
+                        .expect("hand back the server handle");
                     let _ = server.await;
                 });
             })
             .expect("spawn fake server thread");
         let handle = rx.recv().expect("fake server started");
-        Self { base_url: format!("http://{addr}"), shared, handle }
+        Self {
+            base_url: format!("http://{addr}"),
+            shared,
+            handle,
+        }
     }
 
     /// `http://127.0.0.1:<port>`, without a trailing slash.
@@ -365,11 +400,18 @@ async fn serve(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) ->
     let request = Request {
         method: req.method().as_str().to_owned(),
         path: req.path().to_owned(),
-        query: url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect(),
+        query: url::form_urlencoded::parse(req.query_string().as_bytes())
+            .into_owned()
+            .collect(),
         headers: req
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         body: Bytes::copy_from_slice(&body),
     };
@@ -388,10 +430,15 @@ async fn serve(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) ->
     }
     let response = match fault.as_ref().and_then(|f| f.status.map(|s| (f, s))) {
         Some((fault, status)) => {
-            let message = fault.message.clone().unwrap_or_else(|| default_message(status));
+            let message = fault
+                .message
+                .clone()
+                .unwrap_or_else(|| default_message(status));
             let mut response = (shared.router.errors)(status, &message);
             if let Some(seconds) = &fault.retry_after {
-                response.headers.push(("retry-after".into(), seconds.clone()));
+                response
+                    .headers
+                    .push(("retry-after".into(), seconds.clone()));
             }
             response.headers.extend(fault.headers.iter().cloned());
             response

@@ -1,0 +1,6 @@
+//! End-to-end tests: the real dispatcher HTTP server and workers against `FakeGitHub` and
+//! `FakeHub`, driven by signed deliveries built from real GitHub payloads.
+
+mod flows;
+mod harness;
+mod secrets;
