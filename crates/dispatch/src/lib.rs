@@ -1,10 +1,14 @@
 //! The dispatcher's core: from a verified `workflow_job` webhook to one HF Job, durably.
 //!
-//! Main types: the store (SQLite by default), the per-job state machine, the launch workers and
-//! the actix-web application.
+//! Main types: [`store::SqliteStore`] behind the [`store::Store`] trait, the per-job state
+//! machine in [`machine`] over [`model::JobRecord`], the launch workers in [`launcher`], the
+//! actix-web application in [`http`], and [`service::run`], which wires them together from
+//! [`config::Settings`].
 //!
-//! It reads no environment variables: the `dispatcher` binary parses configuration and hands it
-//! in. The webhook answer never waits on GitHub or HF.
+//! It reads no environment variables: the `dispatcher` binary gathers configuration and hands
+//! it in. The webhook answer never waits on GitHub or HF: the handler verifies, records in one
+//! transaction and answers; workers do the network work. It never logs a secret, and the
+//! runner's single-use credential goes only into the HF Job's `secrets`.
 
 pub mod adapters;
 pub mod config;
