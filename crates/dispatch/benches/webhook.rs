@@ -31,13 +31,22 @@ fn ms(d: Duration) -> String {
 fn rss_mib() -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned())
+        })
         .and_then(|kb| kb.parse::<f64>().ok())
         .map(|kb| format!("{:.1} MiB", kb / 1024.0))
         .unwrap_or_else(|| "n/a".into())
 }
 
-async fn deliver(client: &reqwest::Client, url: &str, id: String, body: Vec<u8>) -> (u16, Duration) {
+async fn deliver(
+    client: &reqwest::Client,
+    url: &str,
+    id: String,
+    body: Vec<u8>,
+) -> (u16, Duration) {
     let signature = github_webhook::sign(&SecretString::from(SECRET), &body);
     let started = Instant::now();
     let status = client
@@ -55,14 +64,22 @@ async fn deliver(client: &reqwest::Client, url: &str, id: String, body: Vec<u8>)
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let jobs: u64 = std::env::var("BENCH_JOBS").ok().and_then(|v| v.parse().ok()).unwrap_or(400);
+    let jobs: u64 = std::env::var("BENCH_JOBS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
     let github = FakeGitHub::start();
     github.add_installation(42, "octo", &[REPO]);
     let hub = FakeHub::start("hf_bench", "bench");
     // With BENCH_HF_DELAY_MS, every job creation stalls: the answers must not.
-    let hf_delay: u64 = std::env::var("BENCH_HF_DELAY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let hf_delay: u64 = std::env::var("BENCH_HF_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     if hf_delay > 0 {
-        let fault = testkit::Fault::on("POST", "/api/jobs/bench").times(usize::MAX).delay(Duration::from_millis(hf_delay));
+        let fault = testkit::Fault::on("POST", "/api/jobs/bench")
+            .times(usize::MAX)
+            .delay(Duration::from_millis(hf_delay));
         hub.inject(fault);
     }
     let state = tempfile::tempdir().unwrap();
@@ -78,11 +95,20 @@ async fn main() {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    let settings = dispatch::config::load(&dispatch::config::Sources { env, ..Default::default() }).unwrap();
+    let settings = dispatch::config::load(&dispatch::config::Sources {
+        env,
+        ..Default::default()
+    })
+    .unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = CancellationToken::new();
-    let service = tokio::spawn(dispatch::service::run(settings, listener, shutdown.clone(), |_| {}));
+    let service = tokio::spawn(dispatch::service::run(
+        settings,
+        listener,
+        shutdown.clone(),
+        |_| {},
+    ));
     let client = reqwest::Client::new();
     while client.get(format!("{url}/healthz")).send().await.is_err() {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -107,10 +133,17 @@ async fn main() {
     }
     // Concurrent answers: 16 deliveries in flight at once.
     let mut concurrent = Vec::new();
-    for chunk in bodies[half..].chunks(16).enumerate().map(|(c, b)| (c, b.to_vec())) {
+    for chunk in bodies[half..]
+        .chunks(16)
+        .enumerate()
+        .map(|(c, b)| (c, b.to_vec()))
+    {
         let (c, batch) = chunk;
         let answers = futures_util::future::join_all(
-            batch.into_iter().enumerate().map(|(i, body)| deliver(&client, &url, format!("con-{c}-{i}"), body)),
+            batch
+                .into_iter()
+                .enumerate()
+                .map(|(i, body)| deliver(&client, &url, format!("con-{c}-{i}"), body)),
         )
         .await;
         for (status, took) in answers {
@@ -129,19 +162,49 @@ async fn main() {
     let all_launched = started.elapsed();
     shutdown.cancel();
     let _ = service.await;
-    assert_eq!(hub.with_state(|s| s.jobs.len()) as u64, jobs, "one HF Job per job");
+    assert_eq!(
+        hub.with_state(|s| s.jobs.len()) as u64,
+        jobs,
+        "one HF Job per job"
+    );
 
     sequential.sort();
     concurrent.sort();
     println!("| measure | value |");
     println!("|---|---|");
-    println!("| deliveries | {jobs} ({} sequential, {} at 16 in flight) |", sequential.len(), concurrent.len());
+    println!(
+        "| deliveries | {jobs} ({} sequential, {} at 16 in flight) |",
+        sequential.len(),
+        concurrent.len()
+    );
     println!("| HF job creation delay injected | {hf_delay} ms |");
-    println!("| webhook answer p50, sequential | {} |", ms(percentile(&sequential, 0.5)));
-    println!("| webhook answer p99, sequential | {} |", ms(percentile(&sequential, 0.99)));
-    println!("| webhook answer p50, 16 in flight | {} |", ms(percentile(&concurrent, 0.5)));
-    println!("| webhook answer p99, 16 in flight | {} |", ms(percentile(&concurrent, 0.99)));
-    println!("| webhook answer max | {} |", ms(*sequential.last().unwrap().max(concurrent.last().unwrap())));
-    println!("| all {jobs} launched after | {} ({:.0} launches/s) |", ms(all_launched), jobs as f64 / all_launched.as_secs_f64());
-    println!("| peak RSS (dispatcher + both fakes + client, one process) | {} |", rss_mib());
+    println!(
+        "| webhook answer p50, sequential | {} |",
+        ms(percentile(&sequential, 0.5))
+    );
+    println!(
+        "| webhook answer p99, sequential | {} |",
+        ms(percentile(&sequential, 0.99))
+    );
+    println!(
+        "| webhook answer p50, 16 in flight | {} |",
+        ms(percentile(&concurrent, 0.5))
+    );
+    println!(
+        "| webhook answer p99, 16 in flight | {} |",
+        ms(percentile(&concurrent, 0.99))
+    );
+    println!(
+        "| webhook answer max | {} |",
+        ms(*sequential.last().unwrap().max(concurrent.last().unwrap()))
+    );
+    println!(
+        "| all {jobs} launched after | {} ({:.0} launches/s) |",
+        ms(all_launched),
+        jobs as f64 / all_launched.as_secs_f64()
+    );
+    println!(
+        "| peak RSS (dispatcher + both fakes + client, one process) | {} |",
+        rss_mib()
+    );
 }
