@@ -368,8 +368,8 @@ impl Launcher {
         }
 
         let timeout = placement.timeout.or(self.settings.job_timeout);
+        // The runner's name and labels travel inside its JIT config; only timing is added here.
         let mut environment = BTreeMap::new();
-        environment.insert("RUNNER_NAME".to_owned(), runner_name.clone());
         if let Some(idle) = self.settings.runner_idle_timeout {
             environment.insert("RUNNER_IDLE_TIMEOUT".to_owned(), idle.as_secs().to_string());
         }

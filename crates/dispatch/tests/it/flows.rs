@@ -460,3 +460,40 @@ async fn the_status_page_shows_the_jobs() {
     let _: BTreeMap<String, String> = BTreeMap::new();
     dispatcher.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_mid_launch_hands_the_work_to_the_next_start() {
+    let env = Env::new();
+    // The first job creation hangs far longer than the shutdown grace.
+    env.hub
+        .inject(Fault::on("POST", &format!("/api/jobs/{NAMESPACE}")).delay(Duration::from_secs(8)));
+    let grace = BTreeMap::from([("SHUTDOWN_GRACE".to_owned(), "1".to_owned())]);
+    let first = env.start_with(grace).await;
+    let job = env.queued_job(111, LABELS);
+    env.deliver(&first, "d-111", &job).await;
+    wait_until("the launch reaches HF", || async {
+        !env.hub
+            .server
+            .requests_to("POST", &format!("/api/jobs/{NAMESPACE}"))
+            .is_empty()
+    })
+    .await;
+    first.stop().await;
+    let left = env.record(111).await.unwrap();
+    assert_eq!(left.state, State::Launching);
+    assert_eq!(
+        left.lease_until_ms, None,
+        "the lease was handed back at shutdown"
+    );
+
+    let second = env.start().await;
+    let launched = env.wait_for_state(111, State::Launched).await;
+    assert_eq!(
+        launched.runner_name, left.runner_name,
+        "the same runner name is reused"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let created = env.hf_jobs().len();
+    assert_eq!(created, 1, "exactly one HF Job");
+    second.stop().await;
+}
