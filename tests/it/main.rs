@@ -1,1 +1,3 @@
-//! Cross-crate tests: each module drives several crates together.
+//! Cross-crate tests of the whole workspace.
+
+mod conventions;

@@ -497,3 +497,41 @@ async fn a_shutdown_mid_launch_hands_the_work_to_the_next_start() {
     assert_eq!(created, 1, "exactly one HF Job");
     second.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_signs_in_to_both_services_and_names_what_fails() {
+    let env = Env::new();
+    let settings = |extra: &[(&str, &str)]| {
+        let mut vars = env.settings_env();
+        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        dispatch::config::load(&dispatch::config::Sources {
+            env: vars,
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let lines = dispatch::service::check(&settings(&[])).await;
+    for line in &lines {
+        assert!(line.result.is_ok(), "{line:?}");
+    }
+    let text = format!("{lines:?}");
+    assert!(
+        text.contains("ferry-test") && text.contains(NAMESPACE),
+        "{text}"
+    );
+
+    let lines = dispatch::service::check(&settings(&[("HF_TOKEN", "hf_wrong")])).await;
+    let hf = lines.iter().find(|l| l.what == "HF Jobs").unwrap();
+    assert!(
+        hf.result
+            .as_ref()
+            .is_err_and(|e| e.contains("401") || e.to_lowercase().contains("unauthorized")),
+        "{hf:?}"
+    );
+    let github = lines.iter().find(|l| l.what == "GitHub App").unwrap();
+    assert!(github.result.is_ok());
+    assert!(
+        !format!("{lines:?}").contains("hf_wrong"),
+        "the token is never echoed"
+    );
+}
