@@ -1,5 +1,5 @@
 //! The Hub client: endpoint, token, user agent, namespace cache and the request plumbing that
-//! every API module (`jobs` today, `buckets` later) shares.
+//! every API module (`jobs`, `buckets`, `uv`) shares.
 
 use std::fmt;
 use std::sync::Arc;
@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 use url::Url;
 
+use crate::buckets::{Uploader, XetUploader};
 use crate::error::{self, Error};
 
 /// Where the public Hub lives; `HF_ENDPOINT` overrides it in binaries, never here.
@@ -38,6 +39,10 @@ struct Inner {
     http: reqwest::Client,
     request_timeout: Option<Duration>,
     namespace: OnceCell<String>,
+    /// Turns file contents into xet hashes for bucket uploads.
+    uploader: Arc<dyn Uploader>,
+    /// Pauses between retries of the bucket calls Python retries (batch, paths-info, pages).
+    retry_backoff: Vec<Duration>,
 }
 
 impl fmt::Debug for HfClient {
@@ -59,6 +64,14 @@ pub struct HfClientBuilder {
     user_agent_suffix: Option<String>,
     request_timeout: Option<Duration>,
     connect_timeout: Duration,
+    uploader: Option<Arc<dyn Uploader>>,
+    retry_backoff: Vec<Duration>,
+}
+
+impl fmt::Debug for dyn Uploader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Uploader")
+    }
 }
 
 impl HfClientBuilder {
@@ -99,6 +112,21 @@ impl HfClientBuilder {
         self
     }
 
+    /// How bucket file contents are uploaded (default [`XetUploader`], the official xet client).
+    /// Tests may use [`crate::buckets::InMemoryUploader`].
+    pub fn uploader(mut self, uploader: Arc<dyn Uploader>) -> Self {
+        self.uploader = Some(uploader);
+        self
+    }
+
+    /// Pauses between the retries of bucket batch, paths-info and listing pages on 408, 429,
+    /// 5xx and network failures (default 1, 2, 4, 8, 8 s, as Python's `http_backoff`; a
+    /// 429's `Retry-After` + 1 s wins). An empty list disables these retries.
+    pub fn retry_backoff(mut self, backoff: Vec<Duration>) -> Self {
+        self.retry_backoff = backoff;
+        self
+    }
+
     pub fn build(self) -> Result<HfClient, Error> {
         let trimmed = self.endpoint.trim().trim_end_matches('/');
         let endpoint = Url::parse(trimmed)
@@ -128,6 +156,10 @@ impl HfClientBuilder {
                 http,
                 request_timeout: self.request_timeout,
                 namespace: OnceCell::new_with(self.namespace),
+                uploader: self
+                    .uploader
+                    .unwrap_or_else(|| Arc::new(XetUploader::default())),
+                retry_backoff: self.retry_backoff,
             }),
         })
     }
@@ -172,6 +204,8 @@ impl HfClient {
             user_agent_suffix: None,
             request_timeout: Some(Duration::from_secs(60)),
             connect_timeout: Duration::from_secs(30),
+            uploader: None,
+            retry_backoff: [1, 2, 4, 8, 8].map(Duration::from_secs).to_vec(),
         }
     }
 
@@ -191,6 +225,8 @@ impl HfClient {
                 http: self.inner.http.clone(),
                 request_timeout: self.inner.request_timeout,
                 namespace: OnceCell::new_with(Some(namespace)),
+                uploader: self.inner.uploader.clone(),
+                retry_backoff: self.inner.retry_backoff.clone(),
             }),
         })
     }
@@ -223,6 +259,55 @@ impl HfClient {
     }
 
     // ---- Plumbing shared by the API modules. ----
+
+    pub(crate) fn uploader(&self) -> &Arc<dyn Uploader> {
+        &self.inner.uploader
+    }
+
+    pub(crate) fn token(&self) -> Option<&SecretString> {
+        self.inner.token.as_ref()
+    }
+
+    /// Sends the request built by `make` and retries it as Python's `http_backoff` does:
+    /// on 408, 429, 5xx and network failures, pausing by [`HfClientBuilder::retry_backoff`].
+    /// Answers are returned unchecked, so callers can read error bodies (a batch's 422).
+    pub(crate) async fn send_with_retries(
+        &self,
+        make: impl Fn() -> RequestBuilder,
+        what: &str,
+    ) -> Result<Response, Error> {
+        let mut attempt = 0;
+        loop {
+            let pause = self.inner.retry_backoff.get(attempt).copied();
+            let outcome = make().send().await;
+            let wait = match (&outcome, pause) {
+                (_, None) => None,
+                (Ok(response), Some(pause)) => {
+                    let status = response.status().as_u16();
+                    match status {
+                        429 => Some(
+                            error::retry_after(response.headers())
+                                .map_or(pause, |d| d + Duration::from_secs(1)),
+                        ),
+                        408 | 500 | 502 | 503 | 504 => Some(pause),
+                        _ => None,
+                    }
+                }
+                (Err(e), Some(pause)) if e.is_timeout() || e.is_connect() || e.is_request() => {
+                    Some(pause)
+                }
+                (Err(_), Some(_)) => None,
+            };
+            match wait {
+                Some(wait) => {
+                    tracing::debug!(what, attempt, ?wait, "retrying bucket call");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                None => return outcome.map_err(|e| Error::from_transport(e, what)),
+            }
+        }
+    }
 
     /// The endpoint joined with percent-encoded path segments.
     pub(crate) fn url(&self, segments: &[&str]) -> Url {

@@ -47,6 +47,48 @@ pub enum Error {
     /// The Hub answered 2xx with a body this client cannot read.
     #[error("invalid response from the Hub: {0}")]
     InvalidResponse(String),
+    /// Local files named on the command line do not exist (scripts and config files of
+    /// `uv run`), checked before any network call. The message lists them as Python does.
+    #[error("local file not found: {}", paths.join(", "))]
+    FileNotFound { paths: Vec<String> },
+    /// A local file or directory could not be read.
+    #[error("cannot read '{path}': {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The xet upload of file contents failed (token, CAS or local read).
+    #[error("upload failed: {0}")]
+    Upload(String),
+    /// The Hub applied a bucket batch only partly: each failed path with the Hub's reason.
+    #[error("{}", batch_message(bucket_id, *sent, failures))]
+    BucketBatch {
+        bucket_id: String,
+        /// Operations sent in total.
+        sent: usize,
+        failures: Vec<crate::buckets::BatchFailure>,
+    },
+}
+
+/// Python's `_bucket_batch_error` wording: a count, then at most 10 `path: error` lines.
+fn batch_message(
+    bucket_id: &str,
+    sent: usize,
+    failures: &[crate::buckets::BatchFailure],
+) -> String {
+    const LISTED: usize = 10;
+    let mut message = format!(
+        "Failed to apply {} out of {sent} operation(s) on bucket '{bucket_id}':",
+        failures.len()
+    );
+    for failure in failures.iter().take(LISTED) {
+        message.push_str(&format!("\n  - {}: {}", failure.path, failure.error));
+    }
+    if failures.len() > LISTED {
+        message.push_str(&format!("\n  - ... and {} more", failures.len() - LISTED));
+    }
+    message
 }
 
 impl Error {

@@ -18,8 +18,12 @@ The Rust integration test `golden_bodies` (tests/it/golden.rs) builds the same c
 """
 
 import json
+import os
+import re
 import sys
+import tempfile
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -49,23 +53,84 @@ SCHEDULED = {
 }
 
 recorded = []
+# Requests hf_xet sent to the fake CAS (method and path only; their bodies are binary).
+cas_calls = []
+
+
+def read_body(handler):
+    """The request body, also when hf_xet streams it with chunked transfer encoding."""
+    if "chunked" in (handler.headers.get("transfer-encoding") or "").lower():
+        data = b""
+        while True:
+            size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while handler.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return data
+            data += handler.rfile.read(size)
+            handler.rfile.readline()
+    length = int(handler.headers.get("content-length") or 0)
+    return handler.rfile.read(length) if length else b""
+
+
+def decode_body(raw, content_type):
+    if not raw:
+        return None
+    if "ndjson" in (content_type or ""):
+        return [json.loads(line) for line in raw.decode().splitlines() if line.strip()]
+    return json.loads(raw)
 
 
 class Recorder(BaseHTTPRequestHandler):
+    def _send(self, status, answer, extra_headers=()):
+        data = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        for name, value in extra_headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _cas(self, path):
+        """A minimal xet CAS: accepts xorbs and shards, knows no chunks (no global dedup)."""
+        cas_calls.append([self.command, re.sub(r"[0-9a-f]{64}", "<hash>", path)])
+        if path.startswith("/cas/v1/xorbs/"):
+            return self._send(200, {"was_inserted": True})
+        if path == "/cas/v1/shards":
+            return self._send(200, {"result": 0})
+        if path == "/cas/v1/telemetry":
+            return self._send(200, {})
+        return self._send(404, {"error": "not found"})
+
     def _answer(self):
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        raw = read_body(self)
         url = urlsplit(self.path)
+        if url.path.startswith("/cas/"):
+            return self._cas(url.path)
+        if url.path.endswith("/xet-write-token"):
+            cas = f"http://127.0.0.1:{self.server.server_port}/cas"
+            exp = int(time.time()) + 3600
+            return self._send(
+                200,
+                {"casUrl": cas, "exp": exp, "accessToken": "xet_token"},
+                [("X-Xet-Cas-Url", cas), ("X-Xet-Access-Token", "xet_token"), ("X-Xet-Token-Expiration", str(exp))],
+            )
         if url.path != "/api/whoami-v2":
             recorded.append(
                 {
                     "method": self.command,
                     "path": url.path,
                     "query": parse_qsl(url.query, keep_blank_values=True),
-                    "body": json.loads(raw) if raw else None,
+                    "content_type": self.headers.get("content-type"),
+                    "body": decode_body(raw, self.headers.get("content-type")),
                 }
             )
-        if url.path == "/api/whoami-v2":
+        if url.path.startswith("/api/buckets/") and url.path.endswith("/batch"):
+            answer = {"success": True, "processed": len(recorded[-1]["body"]), "succeeded": len(recorded[-1]["body"]), "failed": []}
+        elif url.path.startswith("/api/buckets/"):
+            answer = {"url": f"http://127.0.0.1:{self.server.server_port}/buckets/alice/jobs-artifacts", "name": "alice/jobs-artifacts", "id": "6a0000000000000000000001"}
+        elif url.path == "/api/whoami-v2":
             answer = {"type": "user", "name": "alice", "orgs": []}
         elif url.path.startswith("/api/scheduled-jobs/") and url.path.endswith("/run"):
             answer = JOB
@@ -75,12 +140,7 @@ class Recorder(BaseHTTPRequestHandler):
             answer = []
         else:
             answer = JOB
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self._send(200, answer)
 
     do_GET = do_POST = do_PUT = do_DELETE = _answer
 
@@ -235,6 +295,87 @@ def names():
     }
 
 
+# Files of the `uv run` cases, written to a temporary directory; the Rust test writes the same.
+UV_FILES = {
+    "train.py": "# /// script\n# dependencies = []\n# ///\nprint('training')\n",
+    "config.yaml": "lr: 0.01\nepochs: 3\n",
+    "my data.csv": "a,b\n1,2\n",
+    "conf/extra.toml": "seed = 7\n",
+}
+
+
+def uv_cases(api, folder):
+    ns = {"namespace": "alice"}
+    path = lambda name: str(Path(folder) / name)  # noqa: E731
+    yield "uv_local", lambda: api.run_uv_job(
+        path("train.py"),
+        script_args=["--config", path("config.yaml"), "--data", path("my data.csv"), "--epochs", "3", path("conf/extra.toml")],
+        dependencies=["torch>=2.1", "numpy"],
+        python="3.12",
+        env={"MODE": "fast"},
+        flavor="a10g-small",
+        timeout="90m",
+        name="uv-local",
+        volumes=[Volume(type="dataset", source="org/ds", mount_path="/inputs")],
+        **ns,
+    )
+    yield "uv_url", lambda: api.run_uv_job(
+        "https://example.com/scripts/sft.py",
+        script_args=["--epochs", "1"],
+        dependencies=["trl"],
+        volumes=[Volume(type="bucket", source="alice/out", mount_path="/data")],
+        **ns,
+    )
+    yield "uv_command", lambda: api.run_uv_job("python", script_args=["-c", "print(1)"], python="3.11", **ns)
+    yield "uv_scheduled_local", lambda: api.create_scheduled_uv_job(
+        path("train.py"),
+        script_args=["--epochs", "3"],
+        dependencies=["torch"],
+        schedule="@daily",
+        suspend=False,
+        name="uv-nightly",
+        **ns,
+    )
+
+
+FOLDER = re.compile(r"^\d{8}T\d{6}-[0-9a-f]{6}$")
+
+
+def normalise(value, folder):
+    """Replaces the per-job folder (and the temporary directory) so recordings are stable."""
+    if isinstance(value, dict):
+        return {k: ("<MTIME>" if k == "mtime" else normalise(v, folder)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalise(v, folder) for v in value]
+    if isinstance(value, str):
+        value = value.replace(folder, "<TMP>")
+        head, sep, rest = value.partition("/")
+        if FOLDER.match(head):
+            return "<FOLDER>" + sep + rest
+        if FOLDER.match(value):
+            return "<FOLDER>"
+    return value
+
+
+def record_uv(api):
+    out = HERE / "uv"
+    out.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        for name, text in UV_FILES.items():
+            (Path(folder) / name).parent.mkdir(parents=True, exist_ok=True)
+            (Path(folder) / name).write_text(text)
+        for name, call in uv_cases(api, folder):
+            recorded.clear()
+            cas_calls.clear()
+            call()
+            requests = [normalise(r, folder) for r in recorded]
+            for r in requests:
+                if isinstance(r["body"], list):
+                    r["body"].sort(key=lambda line: line.get("path", ""))
+            result = {"files": UV_FILES, "requests": requests, "cas_calls": sorted({tuple(c) for c in cas_calls})}
+            (out / f"{name}.json").write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+
+
 def main():
     assert huggingface_hub.__version__ == "2.4.0", huggingface_hub.__version__
     server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
@@ -245,8 +386,11 @@ def main():
         call()
         if len(recorded) != 1:
             sys.exit(f"{name}: expected one request, got {recorded}")
-        (HERE / f"{name}.json").write_text(json.dumps(recorded[0], indent=2, sort_keys=True) + "\n")
+        request = {k: v for k, v in recorded[0].items() if k != "content_type"}
+        (HERE / f"{name}.json").write_text(json.dumps(request, indent=2, sort_keys=True) + "\n")
     (HERE / "names.json").write_text(json.dumps(names(), indent=2) + "\n")
+    os.environ["HF_XET_TELEMETRY_ENABLED"] = "false"
+    record_uv(api)
     server.shutdown()
     print(f"recorded with huggingface_hub {huggingface_hub.__version__} into {HERE}")
 

@@ -1,10 +1,13 @@
 //! Integration tests of `hf-jobs` against `testkit::FakeHub`.
 
+mod buckets;
 mod errors;
 mod golden;
 mod jobs;
 mod logs;
 mod scheduled;
+mod uv;
+mod xet;
 
 use std::time::Duration;
 

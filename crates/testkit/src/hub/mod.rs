@@ -5,8 +5,10 @@
 //! stream (replays from the start on every connection, honours `tail`, closes for finished jobs,
 //! stays open for running ones and streams appended lines; connections can be cut); the metrics
 //! SSE stream (500 for finished jobs); scheduled jobs (create, list, inspect, delete, suspend,
-//! resume, trigger with the 409 concurrency rule, labels, schedule). Request bodies are
-//! validated with the OpenAPI rules of the real Hub. Faults go through [`crate::Fault`].
+//! resume, trigger with the 409 concurrency rule, labels, schedule); buckets (create with the
+//! 409 `url` answer, info, list, delete, tree, paths-info, the NDJSON batch with per-path
+//! failures, xet tokens: see `buckets.rs`). Request bodies are validated with the OpenAPI
+//! rules of the real Hub. Faults go through [`crate::Fault`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -17,11 +19,13 @@ use serde_json::{Map, Value, json};
 
 use crate::server::{Chunk, FakeServer, Fault, Request, Response, Router};
 
+mod buckets;
 mod validate;
 
 #[cfg(test)]
 mod tests;
 
+pub use buckets::{BucketState, BucketsState};
 pub use validate::{validate_job_spec, validate_labels, validate_schedule};
 
 /// The Hub's error body: `{"error": "..."}`, with the message repeated in `X-Error-Message`.
@@ -67,6 +71,8 @@ pub struct HubState {
     pub page_size: usize,
     /// Time between two metrics events of a running job.
     pub metrics_interval: Duration,
+    /// Buckets, their files, the xet CAS URL and batch fault settings.
+    pub buckets: BucketsState,
     next_id: u64,
     /// Bumped to cut every open log stream.
     log_generation: u64,
@@ -181,6 +187,10 @@ impl FakeHub {
             hardware: default_hardware(),
             page_size: 50,
             metrics_interval: Duration::from_millis(50),
+            buckets: BucketsState {
+                page_size: 1000,
+                ..BucketsState::default()
+            },
             next_id: 0x6900_0000_0000,
             log_generation: 0,
             cut_next_log_stream_after: None,
@@ -271,6 +281,58 @@ impl FakeHub {
     /// The scheduled job as the Hub would answer it.
     pub fn scheduled_job(&self, id: &str) -> Option<Value> {
         self.with_state(|s| s.scheduled.get(id).map(|e| e.answer.clone()))
+    }
+
+    /// The `casUrl` the xet token endpoints hand out (a real or simulated CAS).
+    pub fn set_xet_cas_url(&self, url: &str) {
+        self.with_state(|s| s.buckets.cas_url = Some(url.to_owned()));
+    }
+
+    /// Batch operations on `path` are refused with `reason`, as the Hub lists them in `failed`.
+    pub fn refuse_batch_path(&self, path: &str, reason: &str) {
+        self.with_state(|s| {
+            s.buckets
+                .refuse_paths
+                .insert(path.to_owned(), reason.to_owned())
+        });
+    }
+
+    /// The size the fake records for files added with this xet hash (the Hub asks its CAS).
+    pub fn set_xet_file_size(&self, xet_hash: &str, size: u64) {
+        self.with_state(|s| s.buckets.xet_sizes.insert(xet_hash.to_owned(), size));
+    }
+
+    /// Items per page of bucket listings and trees.
+    pub fn set_bucket_page_size(&self, page_size: usize) {
+        self.with_state(|s| s.buckets.page_size = page_size.max(1));
+    }
+
+    /// Creates a bucket directly (no HTTP).
+    pub fn add_bucket(&self, bucket_id: &str, private: bool) {
+        self.with_state(|s| {
+            let object_id = s.next_id();
+            let now = s.now();
+            s.buckets.buckets.insert(
+                bucket_id.to_owned(),
+                BucketState {
+                    object_id,
+                    private,
+                    created_at: now.clone(),
+                    updated_at: now,
+                    files: BTreeMap::new(),
+                },
+            );
+        });
+    }
+
+    /// The bucket's state, if it exists.
+    pub fn bucket(&self, bucket_id: &str) -> Option<BucketState> {
+        self.with_state(|s| s.buckets.buckets.get(bucket_id).cloned())
+    }
+
+    /// Every batch received so far, each as its parsed NDJSON lines.
+    pub fn bucket_batches(&self) -> Vec<Vec<Value>> {
+        self.with_state(|s| s.buckets.batches.clone())
     }
 }
 
@@ -506,7 +568,8 @@ fn routes(router: Router, state: &Shared) -> Router {
             metrics(&s, params)
         },
     );
-    scheduled_routes(router, state)
+    let router = scheduled_routes(router, state);
+    buckets::routes(router, state)
 }
 
 fn user_initiator(user: &str) -> Value {
