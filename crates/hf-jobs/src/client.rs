@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 use url::Url;
 
-use crate::buckets::{Uploader, XetUploader};
+use crate::buckets::Uploader;
 use crate::error::{self, Error};
 
 /// Where the public Hub lives; `HF_ENDPOINT` overrides it in binaries, never here.
@@ -156,13 +156,19 @@ impl HfClientBuilder {
                 http,
                 request_timeout: self.request_timeout,
                 namespace: OnceCell::new_with(self.namespace),
-                uploader: self
-                    .uploader
-                    .unwrap_or_else(|| Arc::new(XetUploader::default())),
+                uploader: self.uploader.unwrap_or_else(default_uploader),
                 retry_backoff: self.retry_backoff,
             }),
         })
     }
+}
+
+/// The official xet client when built with the `xet` feature, else an uploader that refuses.
+fn default_uploader() -> Arc<dyn Uploader> {
+    #[cfg(feature = "xet")]
+    return Arc::new(crate::buckets::XetUploader::default());
+    #[cfg(not(feature = "xet"))]
+    return Arc::new(crate::buckets::NoUploader);
 }
 
 /// The part of `GET /api/whoami-v2` the client uses.
@@ -264,6 +270,8 @@ impl HfClient {
         &self.inner.uploader
     }
 
+    // Only the xet uploader hands the token on.
+    #[cfg_attr(not(feature = "xet"), allow(dead_code))]
     pub(crate) fn token(&self) -> Option<&SecretString> {
         self.inner.token.as_ref()
     }

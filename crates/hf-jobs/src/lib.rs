@@ -57,7 +57,9 @@ pub mod jobs;
 pub mod uv;
 pub mod volumes;
 
-pub use buckets::{InMemoryUploader, UploadProgress, Uploader, XetUploader};
+#[cfg(feature = "xet")]
+pub use buckets::XetUploader;
+pub use buckets::{InMemoryUploader, UploadProgress, Uploader};
 pub use client::{DEFAULT_ENDPOINT, HfClient, HfClientBuilder, OrgMembership, USER_AGENT, WhoAmI};
 pub use error::Error;
 pub use jobs::{Job, JobFilter, JobSpec, JobStage, JobsApi, LogOptions, ScheduleSpec};

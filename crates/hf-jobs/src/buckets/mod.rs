@@ -15,13 +15,19 @@ use crate::error::Error;
 use crate::jobs::next_link;
 
 mod upload;
+#[cfg(feature = "xet")]
+mod xet;
 
 #[cfg(test)]
 mod tests;
 
+#[cfg(not(feature = "xet"))]
+pub use upload::NoUploader;
 pub use upload::{
-    InMemoryUploader, ProgressFn, UploadProgress, UploadSource, UploadedFile, Uploader, XetUploader,
+    InMemoryUploader, ProgressFn, UploadProgress, UploadSource, UploadedFile, Uploader,
 };
+#[cfg(feature = "xet")]
+pub use xet::XetUploader;
 
 /// Operations per batch request; the Hub refuses more (Python's `_BUCKET_BATCH_*_CHUNK_SIZE`).
 pub const BATCH_LIMIT: usize = 1000;

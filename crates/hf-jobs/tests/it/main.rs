@@ -7,6 +7,7 @@ mod jobs;
 mod logs;
 mod scheduled;
 mod uv;
+#[cfg(feature = "xet")]
 mod xet;
 
 use std::time::Duration;
