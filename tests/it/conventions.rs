@@ -53,12 +53,14 @@ fn every_member_inherits_the_workspace_edition_lints_and_versions() {
             "{name}: [lints] workspace = true"
         );
         // Versions are decided once, in the root manifest.
-        for line in manifest
+        let pinned: Vec<&str> = manifest
             .lines()
             .filter(|l| l.contains("version =") && !l.starts_with("version."))
-        {
-            panic!("{name}: a dependency pins its own version: {line}");
-        }
+            .collect();
+        assert!(
+            pinned.is_empty(),
+            "{name}: dependencies pin their own versions: {pinned:?}"
+        );
         if member.parent().unwrap().ends_with("crates")
             || member.parent().unwrap().ends_with("bins")
         {
