@@ -4,7 +4,6 @@
 //! Hub on loopback, runs the real dispatcher against them, and walks two jobs through it: one
 //! that runs, and one cancelled before its runner starts. Nothing leaves the machine.
 
-use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
@@ -12,7 +11,7 @@ use dispatch::model::{JobKey, JobRecord, State};
 use dispatch::store::{SqliteStore, Store};
 use secrecy::SecretString;
 use testkit::deliveries::WorkflowJob;
-use testkit::github::{APP_ID, FakeJob, keys};
+use testkit::github::FakeJob;
 use testkit::{FakeGitHub, FakeHub};
 use tokio_util::sync::CancellationToken;
 
@@ -31,18 +30,8 @@ async fn main() {
         hub.base_url()
     );
 
-    let env: BTreeMap<String, String> = [
-        ("GH_APP_ID", APP_ID.to_string()),
-        ("GH_APP_PRIVATE_KEY", keys::APP_PRIVATE_KEY_PKCS1.to_owned()),
-        ("GH_WEBHOOK_SECRET", SECRET.to_owned()),
-        ("HF_TOKEN", "hf_demo_token".to_owned()),
-        ("GITHUB_API_URL", github.base_url()),
-        ("HF_ENDPOINT", hub.base_url().to_owned()),
-        ("DISPATCHER_STATE_DIR", state.path().display().to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    let env =
+        testkit::dispatcher::environment(&github, &hub, state.path(), SECRET, "hf_demo_token");
     let settings = dispatch::config::load(&dispatch::config::Sources {
         env,
         ..Default::default()

@@ -5,7 +5,6 @@
 //! Ferry's own overhead (verification, the durable SQLite write, the launch pipeline), not
 //! GitHub's or HF's latency.
 
-use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
@@ -13,7 +12,7 @@ use dispatch::model::State;
 use dispatch::store::{SqliteStore, Store};
 use secrecy::SecretString;
 use testkit::deliveries::WorkflowJob;
-use testkit::github::{APP_ID, FakeJob, keys};
+use testkit::github::FakeJob;
 use testkit::{FakeGitHub, FakeHub};
 use tokio_util::sync::CancellationToken;
 
@@ -83,18 +82,7 @@ async fn main() {
         hub.inject(fault);
     }
     let state = tempfile::tempdir().unwrap();
-    let env: BTreeMap<String, String> = [
-        ("GH_APP_ID", APP_ID.to_string()),
-        ("GH_APP_PRIVATE_KEY", keys::APP_PRIVATE_KEY_PKCS1.to_owned()),
-        ("GH_WEBHOOK_SECRET", SECRET.to_owned()),
-        ("HF_TOKEN", "hf_bench".to_owned()),
-        ("GITHUB_API_URL", github.base_url()),
-        ("HF_ENDPOINT", hub.base_url().to_owned()),
-        ("DISPATCHER_STATE_DIR", state.path().display().to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    let env = testkit::dispatcher::environment(&github, &hub, state.path(), SECRET, "hf_bench");
     let settings = dispatch::config::load(&dispatch::config::Sources {
         env,
         ..Default::default()

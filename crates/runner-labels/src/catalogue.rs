@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::grammar::MAX_FLAVOR_LEN;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 /// Why a hardware list handed in by the dispatcher was not accepted.
 ///

@@ -25,35 +25,8 @@ fn place_one(label: &str) -> Result<Placement, Refusal> {
     place(&[label], &Catalogue::embedded(), &images())
 }
 
-/// Every flavor and whether it gets the GPU image by default.
-const FLAVORS: &[(&str, bool)] = &[
-    ("cpu-basic", false),
-    ("cpu-upgrade", false),
-    ("cpu-performance", false),
-    ("cpu-xl", false),
-    ("t4-small", true),
-    ("t4-medium", true),
-    ("l4x1", true),
-    ("l4x4", true),
-    ("l40sx1", true),
-    ("l40sx4", true),
-    ("l40sx8", true),
-    ("a10g-small", true),
-    ("a10g-large", true),
-    ("a10g-largex2", true),
-    ("a10g-largex4", true),
-    ("a100-large", true),
-    ("a100x4", true),
-    ("a100x8", true),
-    ("h200", true),
-    ("h200x2", true),
-    ("h200x4", true),
-    ("h200x8", true),
-    ("rtx-pro-6000", true),
-    ("rtx-pro-6000x2", true),
-    ("rtx-pro-6000x4", true),
-    ("rtx-pro-6000x8", true),
-];
+/// Every flavor and whether it gets the GPU image by default: the catalogue tests' table.
+use crate::catalogue::tests::FLAVORS;
 
 #[test]
 fn every_flavor_in_both_grammars_and_any_case() {

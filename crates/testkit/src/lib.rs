@@ -15,3 +15,4 @@ pub use github::FakeGitHub;
 pub use hub::FakeHub;
 pub use server::{Body, Chunk, FakeServer, Fault, Params, Request, Response, Router};
 pub mod deliveries;
+pub mod dispatcher;

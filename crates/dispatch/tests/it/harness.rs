@@ -12,7 +12,7 @@ use dispatch::store::{SqliteStore, Store};
 use secrecy::SecretString;
 use serde_json::Value;
 use testkit::deliveries::WorkflowJob;
-use testkit::github::{APP_ID, FakeJob, keys};
+use testkit::github::{FakeJob, keys};
 use testkit::{FakeGitHub, FakeHub};
 use tokio_util::sync::CancellationToken;
 
@@ -94,37 +94,28 @@ impl Env {
     }
 
     pub fn settings_env(&self) -> BTreeMap<String, String> {
-        [
-            ("GH_APP_ID", APP_ID.to_string()),
-            (
-                "GH_APP_PRIVATE_KEY",
-                keys::APP_PRIVATE_KEY_PKCS1.replace('\n', "\\n"),
-            ),
-            (
-                "GH_WEBHOOK_SECRET",
-                format!("rotated-out-secret,{WEBHOOK_SECRET}"),
-            ),
-            ("HF_TOKEN", HF_TOKEN.to_owned()),
-            ("GITHUB_API_URL", self.github.base_url()),
-            ("HF_ENDPOINT", self.hub.base_url().to_owned()),
-            (
-                "DISPATCHER_STATE_DIR",
-                self.state_dir.path().display().to_string(),
-            ),
-            (
-                "RUNNER_IMAGE_CPU",
-                "ghcr.io/ferry-ci/runner:test".to_owned(),
-            ),
-            (
-                "RUNNER_IMAGE_GPU",
-                "ghcr.io/ferry-ci/runner:test-cuda".to_owned(),
-            ),
-            ("JOB_TIMEOUT", "2h".to_owned()),
-            ("SHUTDOWN_GRACE", "5".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect()
+        let secrets = format!("rotated-out-secret,{WEBHOOK_SECRET}");
+        let mut env = testkit::dispatcher::environment(
+            &self.github,
+            &self.hub,
+            self.state_dir.path(),
+            &secrets,
+            HF_TOKEN,
+        );
+        // As pasted into a Space's single-line field.
+        env.insert(
+            "GH_APP_PRIVATE_KEY".into(),
+            keys::APP_PRIVATE_KEY_PKCS1.replace('\n', "\\n"),
+        );
+        for (key, value) in [
+            ("RUNNER_IMAGE_CPU", "ghcr.io/ferry-ci/runner:test"),
+            ("RUNNER_IMAGE_GPU", "ghcr.io/ferry-ci/runner:test-cuda"),
+            ("JOB_TIMEOUT", "2h"),
+            ("SHUTDOWN_GRACE", "5"),
+        ] {
+            env.insert(key.into(), value.into());
+        }
+        env
     }
 
     pub async fn start(&self) -> Dispatcher {

@@ -2,7 +2,7 @@ use super::*;
 
 /// Every Jobs flavor of the reference table (jobs-actions-reference §3, `zero-a10g` excluded)
 /// and whether it has a GPU.
-const FLAVORS: &[(&str, bool)] = &[
+pub(crate) const FLAVORS: &[(&str, bool)] = &[
     ("cpu-basic", false),
     ("cpu-upgrade", false),
     ("cpu-performance", false),
