@@ -145,8 +145,31 @@ fn is_terminal(stage: &str) -> bool {
     matches!(stage, "COMPLETED" | "CANCELED" | "ERROR" | "DELETED")
 }
 
-/// The hardware list the fake starts with (shapes and prices as the Hub lists them).
+/// The hardware list the fake starts with: four entries exactly as the Hub lists them, then
+/// every other public Jobs flavor from the embedded catalogue in the Hub's shape (without
+/// `ephemeralStorage`, which the catalogue does not know and the Hub may omit).
 pub fn default_hardware() -> Vec<Value> {
+    let mut listed = listed_hardware();
+    for hardware in runner_labels::Catalogue::embedded().iter() {
+        if listed.iter().any(|h| h["name"] == hardware.name.as_str()) {
+            continue;
+        }
+        let accelerator = hardware.accelerator.as_ref().map(|a| {
+            json!({ "type": if hardware.is_gpu() { "gpu" } else { "neuron" }, "model": a.model,
+                    "quantity": a.quantity.to_string(), "vram": a.vram,
+                    "manufacturer": a.manufacturer })
+        });
+        let micro = hardware.micro_usd_per_minute;
+        listed.push(json!({
+            "name": hardware.name, "prettyName": hardware.pretty_name, "cpu": hardware.cpu,
+            "ram": hardware.ram, "accelerator": accelerator, "unitCostMicroUSD": micro,
+            "unitCostUSD": micro as f64 / 1_000_000.0, "unitLabel": "minute",
+        }));
+    }
+    listed
+}
+
+fn listed_hardware() -> Vec<Value> {
     vec![
         json!({ "name": "cpu-basic", "prettyName": "CPU Basic", "cpu": "2 vCPU", "ram": "16 GB",
                 "ephemeralStorage": "50 GB", "accelerator": null, "unitCostMicroUSD": 167,
