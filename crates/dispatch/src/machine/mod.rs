@@ -65,7 +65,8 @@ pub fn observe(
                     State::Cancelled
                 }
                 State::Running => State::Finished,
-                State::Launched if our_runner_ran_it => State::Finished,
+                // Its in_progress delivery was lost or is late; the job ran on our runner.
+                State::Launching | State::Launched if our_runner_ran_it => State::Finished,
                 // Our runner never started this job: tear it down (a worker may hold the lease).
                 State::Launching | State::Launched => {
                     next.reason = Some("the job ended before our runner started it".into());

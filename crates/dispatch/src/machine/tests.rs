@@ -79,6 +79,8 @@ fn transitions_table() {
         (Launched, completed(None), Cancelling),
         (Launched, completed(Some("other")), Cancelling),
         (Launched, completed(Some("ferry-ours")), Finished),
+        (Launching, completed(Some("ferry-ours")), Finished),
+        (Launching, completed(Some("other")), Cancelling),
         (Running, completed(Some("ferry-ours")), Finished),
         (Running, Observation::Queued, Running),
         (Cancelling, in_progress("ferry-ours"), Cancelling),
