@@ -306,27 +306,39 @@ fn opt_bool(flag: Option<bool>) -> String {
     }
 }
 
-async fn run_job(a: cli::RunArgs) -> anyhow::Result<ExitCode> {
-    let out = out(&a.output)?;
-    let mut resolved = resolve_spec(&a.spec)?;
-    let namespace = a.hub.namespace.as_deref();
+/// What `run` and `scheduled run` share: the resolved options with the CLI's default name, the
+/// client, and the volumes (local directories synced) unless this is a dry run.
+async fn prepare_image_job(
+    out: &Out,
+    spec: &SpecArgs,
+    hub: &HubArgs,
+    launch: Option<&LaunchArgs>,
+    image: &str,
+    command: &[String],
+) -> anyhow::Result<(Resolved, HfClient)> {
+    let mut resolved = resolve_spec(spec)?;
     if !resolved.labels.contains_key("name") {
-        let extra = a
-            .spec
+        let extra = spec
             .attempts
             .map(|n| vec![n.to_string()])
             .unwrap_or_default();
-        let parts = name_parts(&a.spec, &resolved, namespace, Some(&a.launch), extra);
-        resolved.labels.insert(
-            "name".into(),
-            cli_default_job_name(&a.image, &a.command, &parts),
-        );
+        let parts = name_parts(spec, &resolved, hub.namespace.as_deref(), launch, extra);
+        resolved
+            .labels
+            .insert("name".into(), cli_default_job_name(image, command, &parts));
     }
-    let volume_specs = parse_volume_specs(&a.spec.volume)?;
-    let client = client(&a.hub, None)?;
-    if !a.spec.dry_run {
-        resolved.volumes = resolve_volumes(&client, &out, &volume_specs).await?;
+    let volume_specs = parse_volume_specs(&spec.volume)?;
+    let client = client(hub, None)?;
+    if !spec.dry_run {
+        resolved.volumes = resolve_volumes(&client, out, &volume_specs).await?;
     }
+    Ok((resolved, client))
+}
+
+async fn run_job(a: cli::RunArgs) -> anyhow::Result<ExitCode> {
+    let out = out(&a.output)?;
+    let (resolved, client) =
+        prepare_image_job(&out, &a.spec, &a.hub, Some(&a.launch), &a.image, &a.command).await?;
     let mut summary = vec![
         ("image", a.image.clone()),
         ("command", args::shell_join(&a.command)),
@@ -987,25 +999,8 @@ async fn scheduled(command: ScheduledCommand) -> anyhow::Result<ExitCode> {
 
 async fn scheduled_run(a: cli::ScheduledRunArgs) -> anyhow::Result<ExitCode> {
     let out = out(&a.output)?;
-    let mut resolved = resolve_spec(&a.spec)?;
-    let namespace = a.hub.namespace.as_deref();
-    if !resolved.labels.contains_key("name") {
-        let extra = a
-            .spec
-            .attempts
-            .map(|n| vec![n.to_string()])
-            .unwrap_or_default();
-        let parts = name_parts(&a.spec, &resolved, namespace, None, extra);
-        resolved.labels.insert(
-            "name".into(),
-            cli_default_job_name(&a.image, &a.command, &parts),
-        );
-    }
-    let volume_specs = parse_volume_specs(&a.spec.volume)?;
-    let client = client(&a.hub, None)?;
-    if !a.spec.dry_run {
-        resolved.volumes = resolve_volumes(&client, &out, &volume_specs).await?;
-    }
+    let (resolved, client) =
+        prepare_image_job(&out, &a.spec, &a.hub, None, &a.image, &a.command).await?;
     let mut summary = vec![
         ("schedule", a.schedule.clone()),
         ("suspend", opt_bool(a.schedule_flags.suspend())),
