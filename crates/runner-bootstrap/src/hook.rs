@@ -78,7 +78,8 @@ impl JobStartHook {
         self.dir.path()
     }
 
-    /// True once the runner has run the hook, i.e. a job has started.
+    /// True while the marker exists: the runner has run the hook, i.e. a job has started. A job
+    /// step can delete the marker, so a caller latches the first true.
     pub fn job_started(&self) -> bool {
         self.marker.exists()
     }

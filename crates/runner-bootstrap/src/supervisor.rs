@@ -157,7 +157,7 @@ impl Supervisor {
     }
 
     /// Runs `launch` to its end. With `idle`, the runner is stopped when the hook has not seen
-    /// a job start within the duration.
+    /// a job start within the duration; once seen, a job counts as started until the end.
     pub async fn run(
         &mut self,
         launch: &Launch,
@@ -191,6 +191,9 @@ impl Supervisor {
         let mut ended: Option<Outcome> = None;
         let mut stop: Option<(StopReason, Instant)> = None;
         let mut give_up_at: Option<Instant> = None;
+        // Latched, never reset: a job step may delete the marker (say, by cleaning /tmp), and
+        // that must not make a busy runner look idle.
+        let mut job_started = false;
         let mut tick = tokio::time::interval(TICK);
         loop {
             reap(pid, &mut ended)?;
@@ -210,12 +213,19 @@ impl Supervisor {
                 }
             }
             let now = Instant::now();
+            // Polled on every tick, not only once the timeout is due: a marker deleted before
+            // then must still have been seen.
+            if let Some((_, hook)) = idle
+                && !job_started
+            {
+                job_started = hook.job_started();
+            }
             if stop.is_none() {
                 let reason = if self.deadline.is_some_and(|d| now >= d) {
                     Some((StopReason::MaxLifetime, Signal::SIGTERM))
-                } else if let Some((timeout, hook)) = idle
+                } else if let Some((timeout, _)) = idle
+                    && !job_started
                     && now.duration_since(started) >= timeout
-                    && !hook.job_started()
                 {
                     // SIGINT is the runner's graceful stop (what run.sh forwards itself).
                     Some((StopReason::IdleTimeout, Signal::SIGINT))

@@ -410,6 +410,25 @@ fn a_started_job_is_not_cut_by_the_idle_timeout() {
 }
 
 #[test]
+fn a_started_job_stays_started_when_a_step_deletes_the_marker() {
+    // The marker exists for 1 s (time for the supervisor to see it), then a step deletes the
+    // hook's directory; the runner is still busy when the 2 s idle timeout comes.
+    let fake = Fake::new("job sleep:1 clean sleep:2");
+    let done = fake.run(&[
+        ("RUNNER_JITCONFIG", &jit_config()),
+        ("RUNNER_IDLE_TIMEOUT", "2"),
+    ]);
+    assert_eq!(done.code, Some(0), "{}", done.log);
+    assert!(fake.rec("signals").is_none(), "{}", done.log);
+    assert!(done.elapsed >= Duration::from_secs(3));
+    let hook = PathBuf::from(&fake.rec_env("step.env")["ACTIONS_RUNNER_HOOK_JOB_STARTED"]);
+    assert!(
+        !hook.parent().unwrap().exists(),
+        "the step did not delete the hook"
+    );
+}
+
+#[test]
 fn a_dotenv_hook_disables_the_idle_timeout() {
     let fake = Fake::new("hang");
     fake.set(
