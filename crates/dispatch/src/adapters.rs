@@ -6,13 +6,17 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use github_app::{GitHubAppClient, JitOutcome, JitRequest, JobStatus, RepoRef, RunnerScope};
-use hf_jobs::{JobFilter, JobSpec, JobsApi};
+use futures_util::TryStreamExt;
+use github_app::{DeliveryQuery, GitHubAppClient, JitOutcome, JitRequest, RepoRef, RunnerScope};
+use hf_jobs::{HfClient, JobFilter, JobSpec, JobStage};
 
 use crate::health::{Health, Service};
+use crate::hf_labels;
 use crate::launcher::now_ms;
+use crate::model::{JobFacts, JobKey};
 use crate::ports::{
-    GitHubJob, GitHubPort, HfJob, HfPort, JitRunner, LaunchSpec, PortError, RunnerRemoval,
+    DeliveryLogPage, GitHubJob, GitHubPort, HfJob, HfPort, JitRunner, JobStatus, LaunchSpec,
+    LoggedDelivery, PortError, RegisteredRunner, RunnerRemoval,
 };
 
 /// GitHub through the App client.
@@ -26,23 +30,27 @@ fn github_error(e: github_app::Error) -> PortError {
         github_app::Error::RateLimited { retry_after } => Some(*retry_after),
         _ => None,
     };
+    let service = Service::GitHub;
+    let message = e.to_string();
     if e.is_retryable() {
         PortError::Transient {
-            service: "GitHub",
-            message: e.to_string(),
+            service,
+            message,
             retry_after,
         }
-    } else {
-        PortError::Permanent {
-            service: "GitHub",
-            message: e.to_string(),
+    } else if matches!(e, github_app::Error::Unauthorized { .. }) {
+        PortError::Credentials {
+            service,
+            message: format!("{message} (check GH_APP_ID and GH_APP_PRIVATE_KEY)"),
         }
+    } else {
+        PortError::Permanent { service, message }
     }
 }
 
 fn repo_ref(repo: &str) -> Result<RepoRef, PortError> {
     RepoRef::parse(repo).ok_or_else(|| PortError::Permanent {
-        service: "GitHub",
+        service: Service::GitHub,
         message: format!("'{repo}' is not owner/name"),
     })
 }
@@ -76,21 +84,12 @@ impl GitHubPort for GitHubAdapter {
     ) -> Result<Option<GitHubJob>, PortError> {
         let repo = repo_ref(repo)?;
         match self.ok(self.client.get_job(installation_id, &repo, job_id).await) {
-            Ok(job) => {
-                let status = match job.status {
-                    JobStatus::Queued => "queued",
-                    JobStatus::InProgress => "in_progress",
-                    JobStatus::Completed => "completed",
-                    JobStatus::Waiting => "waiting",
-                    JobStatus::Requested => "requested",
-                    JobStatus::Pending => "pending",
-                    JobStatus::Unknown => "unknown",
-                };
-                Ok(Some(GitHubJob {
-                    status: status.to_owned(),
-                    runner_name: job.runner_name.filter(|n| !n.is_empty()),
-                }))
-            }
+            Ok(job) => Ok(Some(GitHubJob {
+                status: job.status,
+                conclusion: job.conclusion,
+                runner_name: job.runner_name.filter(|n| !n.is_empty()),
+                labels: job.labels,
+            })),
             Err(github_app::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(github_error(e)),
         }
@@ -143,15 +142,144 @@ impl GitHubPort for GitHubAdapter {
         }
     }
 
+    async fn runners(
+        &self,
+        installation_id: u64,
+        repo: &str,
+        prefix: &str,
+    ) -> Result<Vec<RegisteredRunner>, PortError> {
+        let scope = RunnerScope::Repo(repo_ref(repo)?);
+        let listed = self
+            .ok(self
+                .client
+                .list_runners(installation_id, &scope, None)
+                .await)
+            .map_err(github_error)?;
+        Ok(listed
+            .into_iter()
+            .filter(|r| r.name.starts_with(prefix))
+            .map(|r| RegisteredRunner {
+                id: r.id,
+                online: r.status == "online",
+                busy: r.busy,
+                name: r.name,
+            })
+            .collect())
+    }
+
+    async fn deliveries(&self, cursor: Option<&str>) -> Result<DeliveryLogPage, PortError> {
+        let query = DeliveryQuery {
+            per_page: Some(100),
+            cursor: cursor.map(str::to_owned),
+            status: None,
+        };
+        let page = self
+            .ok(self.client.list_deliveries(&query).await)
+            .map_err(github_error)?;
+        Ok(DeliveryLogPage {
+            deliveries: page
+                .deliveries
+                .into_iter()
+                .map(|d| LoggedDelivery {
+                    id: d.id,
+                    ok: d.status == "OK",
+                    delivered_ms: d.delivered_at.as_millisecond(),
+                    guid: d.guid,
+                    event: d.event,
+                })
+                .collect(),
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    async fn redeliver(&self, delivery_id: u64) -> Result<(), PortError> {
+        self.ok(self.client.redeliver(delivery_id).await)
+            .map_err(github_error)
+    }
+
+    async fn queued_jobs(&self, max_calls: usize) -> Result<Vec<JobFacts>, PortError> {
+        let mut calls = 1;
+        let installations = self
+            .ok(self.client.list_installations().await)
+            .map_err(github_error)?;
+        let mut found = Vec::new();
+        for installation in installations {
+            if calls >= max_calls {
+                break;
+            }
+            calls += 1;
+            let repositories = match self
+                .client
+                .list_installation_repositories(installation.id)
+                .await
+            {
+                Ok(repositories) => repositories,
+                // A suspended installation answers 403: skip it, the others still count.
+                Err(e) if !e.is_retryable() => continue,
+                Err(e) => return Err(github_error(e)),
+            };
+            for repository in repositories {
+                if calls >= max_calls {
+                    break;
+                }
+                let Some(repo) = RepoRef::parse(&repository.full_name) else {
+                    continue;
+                };
+                calls += 1;
+                let runs = self
+                    .ok(self
+                        .client
+                        .list_workflow_runs(installation.id, &repo, Some("queued"))
+                        .await)
+                    .map_err(github_error)?;
+                for run in runs {
+                    if calls >= max_calls {
+                        break;
+                    }
+                    calls += 1;
+                    let jobs = self
+                        .ok(self
+                            .client
+                            .list_run_jobs(installation.id, &repo, run.id)
+                            .await)
+                        .map_err(github_error)?;
+                    for job in jobs.into_iter().filter(|j| j.status == JobStatus::Queued) {
+                        found.push(JobFacts {
+                            key: JobKey {
+                                repo: repository.full_name.clone(),
+                                job_id: job.id,
+                                run_attempt: job.run_attempt.unwrap_or(1),
+                            },
+                            run_id: job.run_id,
+                            installation_id: Some(installation.id),
+                            labels: job.labels,
+                            workflow_name: None,
+                            job_name: job.name,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
     async fn probe(&self) -> Result<String, PortError> {
-        let app = self.ok(self.client.app().await).map_err(github_error)?;
-        Ok(app.slug.unwrap_or(app.name))
+        let (app, installations) =
+            tokio::join!(self.client.app(), self.client.list_installations());
+        let app = self.ok(app).map_err(github_error)?;
+        let installations = self.ok(installations).map_err(github_error)?;
+        Ok(format!(
+            "{} ({} installation{})",
+            app.slug.unwrap_or(app.name),
+            installations.len(),
+            if installations.len() == 1 { "" } else { "s" }
+        ))
     }
 }
 
 /// HF Jobs through the Hub client.
 pub struct HfAdapter {
-    pub client: Arc<dyn JobsApi>,
+    pub client: Arc<HfClient>,
     pub health: Arc<Health>,
 }
 
@@ -160,17 +288,28 @@ fn hf_error(e: hf_jobs::Error) -> PortError {
         hf_jobs::Error::RateLimited { retry_after, .. } => *retry_after,
         _ => None,
     };
+    let service = Service::Hf;
+    let message = e.to_string();
     if e.is_retryable() {
         PortError::Transient {
-            service: "HF Jobs",
-            message: e.to_string(),
+            service,
+            message,
             retry_after,
         }
-    } else {
-        PortError::Permanent {
-            service: "HF Jobs",
-            message: e.to_string(),
+    } else if matches!(
+        e,
+        hf_jobs::Error::Unauthorized { .. }
+            | hf_jobs::Error::Forbidden { .. }
+            | hf_jobs::Error::PaymentRequired { .. }
+    ) {
+        PortError::Credentials {
+            service,
+            message: format!(
+                "{message} (check HF_TOKEN, its permissions and the namespace's credits)"
+            ),
         }
+    } else {
+        PortError::Permanent { service, message }
     }
 }
 
@@ -195,7 +334,8 @@ impl HfAdapter {
 fn hf_job(job: &hf_jobs::Job) -> HfJob {
     HfJob {
         id: job.id.clone(),
-        stage: job.status.stage.to_string(),
+        stage: job.status.stage.clone(),
+        labels: job.labels.clone(),
     }
 }
 
@@ -203,8 +343,20 @@ fn hf_job(job: &hf_jobs::Job) -> HfJob {
 impl HfPort for HfAdapter {
     async fn find_jobs(&self, key: &str, value: &str) -> Result<Vec<HfJob>, PortError> {
         let filter = JobFilter::new().label(key, value);
-        let jobs = self
-            .ok(self.client.list_jobs(&filter).await)
+        let jobs: Vec<hf_jobs::Job> = self
+            .ok(self.client.list_jobs(&filter).try_collect().await)
+            .map_err(hf_error)?;
+        Ok(jobs.iter().map(hf_job).collect())
+    }
+
+    async fn live_jobs(&self) -> Result<Vec<HfJob>, PortError> {
+        let (key, value) = hf_labels::MANAGED_BY;
+        let filter = JobFilter::new()
+            .label(key, value)
+            .stage(JobStage::Scheduling)
+            .stage(JobStage::Running);
+        let jobs: Vec<hf_jobs::Job> = self
+            .ok(self.client.list_jobs(&filter).try_collect().await)
             .map_err(hf_error)?;
         Ok(jobs.iter().map(hf_job).collect())
     }
@@ -212,7 +364,7 @@ impl HfPort for HfAdapter {
     async fn create_job(&self, spec: &LaunchSpec) -> Result<HfJob, PortError> {
         let mut job =
             JobSpec::new(spec.image.clone(), spec.command.clone()).flavor(spec.flavor.clone());
-        if let Some(name) = spec.labels.get("ferry.runner") {
+        if let Some(name) = spec.labels.get(hf_labels::RUNNER) {
             job = job.name(name.clone());
         }
         for (key, value) in &spec.environment {
@@ -239,6 +391,7 @@ impl HfPort for HfAdapter {
     }
 
     async fn probe(&self) -> Result<String, PortError> {
-        self.ok(self.client.namespace().await).map_err(hf_error)
+        let who = self.ok(self.client.whoami().await).map_err(hf_error)?;
+        Ok(who.name)
     }
 }

@@ -4,7 +4,7 @@
 //! installation token, the "still queued?" check and the look-up for an existing HF Job run
 //! concurrently before them.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,11 +14,14 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, info, info_span, warn};
 
+use crate::health::{Health, Problem, Service};
 use crate::hf_labels;
 use crate::machine;
 use crate::model::{JobKey, JobRecord, State};
-use crate::ports::{GitHubPort, HfPort, JitRunner, LaunchSpec, PortError, RunnerRemoval};
-use crate::store::{Store, StoreError};
+use crate::ports::{
+    GitHubPort, HfPort, JitRunner, JobStatus, LaunchSpec, PortError, RunnerRemoval,
+};
+use crate::store::{Fenced, Store, StoreError};
 
 /// The secret that carries the runner's single-use credential into the HF Job.
 pub const JIT_SECRET: &str = "RUNNER_JITCONFIG";
@@ -30,7 +33,8 @@ pub const ENTRYPOINT: &str = "runner-entrypoint";
 pub struct LaunchSettings {
     /// Launches in flight at once.
     pub concurrency: usize,
-    /// How long a worker holds a record before another may take it over.
+    /// How long a claim holds without renewal; a worker renews it every third of this while
+    /// its work runs, so only a stalled or dead worker loses it.
     pub lease: Duration,
     /// HF Job timeout when the label sets none.
     pub job_timeout: Option<Duration>,
@@ -38,11 +42,14 @@ pub struct LaunchSettings {
     pub runner_idle_timeout: Option<Duration>,
     pub catalogue: Catalogue,
     pub images: Images,
-    /// First retry delay; doubles with each attempt up to `retry_max`.
+    /// First retry delay; doubles with each attempt up to `retry_max`, with jitter.
     pub retry_base: Duration,
+    /// Longest wait before a retry, a `Retry-After` included.
     pub retry_max: Duration,
     /// After this many failed attempts a record fails for good.
     pub max_attempts: u32,
+    /// HF Jobs created per job attempt at most, replacements included.
+    pub max_launches: u32,
     /// Longest sleep between looks at the store when nothing wakes the workers.
     pub idle_poll: Duration,
 }
@@ -59,6 +66,7 @@ impl Default for LaunchSettings {
             retry_base: Duration::from_secs(2),
             retry_max: Duration::from_secs(300),
             max_attempts: 12,
+            max_launches: 3,
             idle_poll: Duration::from_secs(5),
         }
     }
@@ -90,9 +98,10 @@ pub struct Launcher {
     store: Arc<dyn Store>,
     github: Arc<dyn GitHubPort>,
     hf: Arc<dyn HfPort>,
+    health: Arc<Health>,
     settings: LaunchSettings,
     wake: Arc<Notify>,
-    in_flight: Mutex<HashSet<JobKey>>,
+    in_flight: Mutex<HashMap<JobKey, u64>>,
 }
 
 impl Launcher {
@@ -100,6 +109,7 @@ impl Launcher {
         store: Arc<dyn Store>,
         github: Arc<dyn GitHubPort>,
         hf: Arc<dyn HfPort>,
+        health: Arc<Health>,
         settings: LaunchSettings,
         wake: Arc<Notify>,
     ) -> Arc<Self> {
@@ -107,6 +117,7 @@ impl Launcher {
             store,
             github,
             hf,
+            health,
             settings,
             wake,
             in_flight: Mutex::default(),
@@ -142,7 +153,10 @@ impl Launcher {
                 self.sleep_or_wake(&shutdown, wait).await;
                 continue;
             };
-            self.in_flight.lock().unwrap().insert(record.key.clone());
+            self.in_flight
+                .lock()
+                .unwrap()
+                .insert(record.key.clone(), record.lease_token);
             let this = self.clone();
             let span = record_span(&record);
             tracker.spawn(
@@ -157,15 +171,22 @@ impl Launcher {
         }
         tracker.close();
         if tokio::time::timeout(drain, tracker.wait()).await.is_err() {
-            let left: Vec<JobKey> = self.in_flight.lock().unwrap().iter().cloned().collect();
+            let left: Vec<(JobKey, u64)> = self
+                .in_flight
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|(k, t)| (k.clone(), *t))
+                .collect();
             warn!(
                 count = left.len(),
                 "launches still in flight at the shutdown deadline; the next start resumes them"
             );
-            for key in left {
-                let released = self.store.update(
+            for (key, token) in left {
+                // Fenced: a lease that already passed to another worker is not ours to free.
+                let released = self.store.update_fenced(
                     &key,
-                    now_ms(),
+                    token,
                     Box::new(|current| {
                         let mut next = current.clone();
                         next.lease_until_ms = None;
@@ -197,16 +218,72 @@ impl Launcher {
         }
     }
 
-    /// Does the work a claimed record needs and stores the outcome.
+    /// Does the work a claimed record needs and stores the outcome, while the claim holds.
     pub async fn work(&self, record: JobRecord) {
         let key = record.key.clone();
-        let outcome = match record.state {
-            State::Launching => self.launch(&record).await,
-            State::Cancelling => self.tear_down(&record).await,
-            _ => Ok(Outcome::Unchanged),
+        let token = record.lease_token;
+        let action = async {
+            match record.state {
+                State::Launching => self.launch(&record).await,
+                State::Cancelling | State::Replacing => self.tear_down(&record).await,
+                _ => Ok(Outcome::Unchanged),
+            }
         };
+        // The lease is renewed while the work runs; when the claim is lost, or the record
+        // leaves the state the work is for, the work stops where it is.
+        let outcome = tokio::select! {
+            outcome = action => outcome,
+            lost = self.keep_lease(&key, token, record.state) => {
+                info!(reason = lost, "work stopped: the record moved on");
+                return;
+            }
+        };
+        let change = self.outcome_change(&record, outcome);
+        match self.store.update_fenced(&key, token, change).await {
+            Ok(Fenced::Written(_)) => {}
+            Ok(Fenced::Lost) => {
+                warn!("another worker took the record over; this outcome is dropped");
+            }
+            Err(e) => {
+                warn!(error = %e, "cannot store the outcome; the lease lapses and the work is redone");
+            }
+        }
+        self.wake.notify_one();
+    }
+
+    /// Renews the lease every third of its length; returns why it could not.
+    async fn keep_lease(&self, key: &JobKey, token: u64, working_on: State) -> &'static str {
+        let lease = self.settings.lease;
+        loop {
+            tokio::time::sleep(lease / 3).await;
+            let now = now_ms();
+            let until = now + lease.as_millis() as i64;
+            let renewed = self
+                .store
+                .update_fenced(
+                    key,
+                    token,
+                    Box::new(move |current| machine::renew(current, token, working_on, until, now)),
+                )
+                .await;
+            match renewed {
+                Ok(Fenced::Written(current)) if current.state == working_on => {}
+                Ok(Fenced::Written(_)) => return "the record left the state the work was for",
+                Ok(Fenced::Lost) => return "another worker took the record over",
+                // The store is failing: keep working; the outcome write will tell.
+                Err(e) => warn!(error = %e, "cannot renew the lease"),
+            }
+        }
+    }
+
+    fn outcome_change(
+        &self,
+        record: &JobRecord,
+        outcome: Result<Outcome, Failure>,
+    ) -> crate::store::Change {
         let now = now_ms();
-        let change: crate::store::Change = match outcome {
+        let max_launches = self.settings.max_launches;
+        match outcome {
             Ok(Outcome::Launched {
                 hf_job_id,
                 runner_id,
@@ -217,24 +294,50 @@ impl Launcher {
                 })
             }
             Ok(Outcome::NotNeeded { status, taken_by }) => {
-                info!(
-                    github_status = status,
-                    "job no longer queued; nothing to launch"
-                );
+                info!(github_status = ?status, "job no longer queued; nothing to launch");
                 Box::new(move |current| {
                     Some(machine::not_needed(
                         current,
-                        &status,
+                        status,
                         taken_by.as_deref(),
                         now,
                     ))
                 })
             }
+            Ok(Outcome::NotYetQueued { status }) => {
+                let delay = self.backoff(record.attempts + 1);
+                let reason = format!("GitHub holds the job as {status:?}, not yet queued");
+                info!(
+                    reason,
+                    retry_in_ms = delay.as_millis() as u64,
+                    "looking again later"
+                );
+                let at = now + delay.as_millis() as i64;
+                Box::new(move |current| Some(machine::defer(current, &reason, at, now)))
+            }
             Ok(Outcome::TornDown { note }) => {
                 info!(note, "runner torn down");
-                Box::new(move |current| Some(machine::torn_down(current, note.as_deref(), now)))
+                Box::new(move |current| {
+                    Some(if current.state == State::Replacing {
+                        machine::replaced(current, max_launches, now)
+                    } else {
+                        machine::torn_down(current, note.as_deref(), now)
+                    })
+                })
             }
             Ok(Outcome::Unchanged) => Box::new(|_| None),
+            Err(Failure::Credentials { service, reason }) => {
+                warn!(reason, "launches paused: credentials or account refused");
+                self.health
+                    .set_problem(Problem::Launch(service), reason.clone());
+                if record.state == State::Launching {
+                    Box::new(move |current| Some(machine::pause(current, &reason, now)))
+                } else {
+                    // Teardown cannot pause: it waits and tries again.
+                    let at = now + self.settings.retry_max.as_millis() as i64;
+                    Box::new(move |current| Some(machine::retry(current, &reason, at, now)))
+                }
+            }
             Err(Failure::Permanent(reason)) => {
                 warn!(reason, "launch failed for good");
                 Box::new(move |current| Some(machine::fail(current, &reason, now)))
@@ -249,7 +352,9 @@ impl Launcher {
                     warn!(reason, "launch failed for good");
                     Box::new(move |current| Some(machine::fail(current, &reason, now)))
                 } else {
-                    let delay = retry_after.unwrap_or_else(|| self.backoff(attempts));
+                    let delay = retry_after
+                        .map(|wait| wait.min(self.settings.retry_max))
+                        .unwrap_or_else(|| self.backoff(attempts));
                     warn!(
                         reason,
                         retry_in_ms = delay.as_millis() as u64,
@@ -259,28 +364,34 @@ impl Launcher {
                     Box::new(move |current| Some(machine::retry(current, &reason, at, now)))
                 }
             }
-        };
-        if let Err(e) = self.store.update(&key, now, change).await {
-            warn!(error = %e, "cannot store the outcome; the lease lapses and the work is redone");
         }
-        self.wake.notify_one();
     }
 
+    /// Exponential backoff with jitter: between half and all of `base · 2^(attempts-1)`,
+    /// capped, so that retries of a burst do not arrive together.
     fn backoff(&self, attempts: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(20));
-        self.settings
+        let full = self
+            .settings
             .retry_base
             .saturating_mul(factor)
-            .min(self.settings.retry_max)
+            .min(self.settings.retry_max);
+        let random = (uuid::Uuid::new_v4().as_u128() % 1_000) as u32;
+        full / 2 + full / 2 * random / 1_000
+    }
+
+    fn place(&self, labels: &[String]) -> Result<runner_labels::Placement, Failure> {
+        runner_labels::place(labels, &self.settings.catalogue, &self.settings.images)
+            .map_err(|refusal| Failure::Permanent(refusal.to_string()))
     }
 
     async fn launch(&self, record: &JobRecord) -> Result<Outcome, Failure> {
-        let placement = runner_labels::place(
-            &record.labels,
-            &self.settings.catalogue,
-            &self.settings.images,
-        )
-        .map_err(|refusal| Failure::Permanent(refusal.to_string()))?;
+        // A record adopted from an HF Job's labels knows its labels only from GitHub.
+        let known_placement = if record.labels.is_empty() {
+            None
+        } else {
+            Some(self.place(&record.labels)?)
+        };
         let installation = record.installation_id.ok_or_else(|| {
             Failure::Permanent("the delivery named no GitHub App installation".into())
         })?;
@@ -296,23 +407,39 @@ impl Launcher {
             self.hf.find_jobs(hf_labels::KEY, &key_value),
             self.github.job(installation, repo, record.key.job_id),
         );
-        if let Some(job) = existing?.into_iter().find(|job| !job.is_terminal()) {
+        if let Some(job) = existing?
+            .into_iter()
+            .find(|job| !job.stage.is_terminal() && !record.abandoned_hf_jobs.contains(&job.id))
+        {
             info!(hf_job_id = job.id, "found the HF Job of an earlier attempt");
             return Ok(Outcome::Launched {
                 hf_job_id: job.id,
                 runner_id: None,
             });
         }
-        match github_job? {
+        let github_job = match github_job? {
             None => return Err(Failure::Permanent("GitHub no longer knows this job".into())),
-            Some(job) if job.status != "queued" => {
+            Some(job) => job,
+        };
+        match github_job.status {
+            JobStatus::Queued => {}
+            JobStatus::InProgress | JobStatus::Completed => {
                 return Ok(Outcome::NotNeeded {
-                    status: job.status,
-                    taken_by: job.runner_name,
+                    status: github_job.status,
+                    taken_by: github_job.runner_name,
                 });
             }
-            Some(_) => {}
+            // Not yet handed to runners (or a status this build does not know): look again.
+            JobStatus::Waiting | JobStatus::Pending | JobStatus::Requested | JobStatus::Unknown => {
+                return Ok(Outcome::NotYetQueued {
+                    status: github_job.status,
+                });
+            }
         }
+        let placement = match known_placement {
+            Some(placement) => placement,
+            None => self.place(&github_job.labels)?,
+        };
 
         let labels = placement.labels.clone();
         let mut jit = self
@@ -347,17 +474,27 @@ impl Launcher {
                 });
             }
         };
-        // Remember the runner before the HF Job exists, so a teardown can always find it.
+        self.health.clear_problem(Problem::Launch(Service::GitHub));
+        // Remember the runner before the HF Job exists, so a teardown can always find it, and
+        // renew the lease: the claim must hold for the whole HF call that follows.
         let now = now_ms();
+        let until = now + self.settings.lease.as_millis() as i64;
+        let token = record.lease_token;
         let stored = self
             .store
-            .update(
+            .update_fenced(
                 &record.key,
-                now,
-                Box::new(move |current| Some(machine::runner_registered(current, runner_id, now))),
+                token,
+                Box::new(move |current| {
+                    let next = machine::runner_registered(current, runner_id, now);
+                    Some(machine::renew(&next, token, State::Launching, until, now).unwrap_or(next))
+                }),
             )
             .await?;
-        if stored.is_some_and(|current| current.state == State::Cancelling) {
+        let still_launching =
+            matches!(&stored, Fenced::Written(current) if current.state == State::Launching);
+        if !still_launching {
+            // The job ended, or another worker owns the record now: this runner must go.
             let _ = self
                 .github
                 .delete_runner(installation, repo, runner_id)
@@ -383,14 +520,15 @@ impl Launcher {
             labels: hf_labels::for_record(record, &runner_name),
         };
         let job = self.hf.create_job(&spec).await?;
+        self.health.clear_problem(Problem::Launch(Service::Hf));
         Ok(Outcome::Launched {
             hf_job_id: job.id,
             runner_id: Some(runner_id),
         })
     }
 
-    /// The job ended before our runner started it: remove the runner first, so it cannot take
-    /// another job, then cancel the HF Job.
+    /// Our runner will not serve the job: remove the runner first, so it cannot take another
+    /// job, then cancel the HF Job.
     async fn tear_down(&self, record: &JobRecord) -> Result<Outcome, Failure> {
         let repo = record.key.repo.as_str();
         if let (Some(runner_id), Some(installation)) = (record.runner_id, record.installation_id) {
@@ -401,7 +539,7 @@ impl Launcher {
             {
                 RunnerRemoval::Deleted | RunnerRemoval::AlreadyGone => {}
                 RunnerRemoval::Busy => {
-                    // It took another job with the same labels: that job needs its HF Job.
+                    // It took a job with the same labels: that job needs its HF Job.
                     return Ok(Outcome::TornDown {
                         note: Some("our runner took another job; its HF Job keeps running".into()),
                     });
@@ -434,8 +572,11 @@ enum Outcome {
         runner_id: Option<u64>,
     },
     NotNeeded {
-        status: String,
+        status: JobStatus,
         taken_by: Option<String>,
+    },
+    NotYetQueued {
+        status: JobStatus,
     },
     TornDown {
         note: Option<String>,
@@ -445,6 +586,10 @@ enum Outcome {
 
 enum Failure {
     Permanent(String),
+    Credentials {
+        service: Service,
+        reason: String,
+    },
     Transient {
         reason: String,
         retry_after: Option<Duration>,
@@ -457,6 +602,10 @@ impl From<PortError> for Failure {
             PortError::Transient { retry_after, .. } => Failure::Transient {
                 reason: e.to_string(),
                 retry_after,
+            },
+            PortError::Credentials { service, .. } => Failure::Credentials {
+                service,
+                reason: e.to_string(),
             },
             PortError::Permanent { .. } => Failure::Permanent(e.to_string()),
         }

@@ -2,6 +2,8 @@
 //!
 //! Main types: [`store::SqliteStore`] behind the [`store::Store`] trait, the per-job state
 //! machine in [`machine`] over [`model::JobRecord`], the launch workers in [`launcher`], the
+//! [`reconciler`] that heals what a launch alone cannot (dead or stolen runners, lost records,
+//! paused jobs), the delivery [`sweeper`] that asks GitHub again for failed deliveries, the
 //! actix-web application in [`http`], and [`service::run`], which wires them together from
 //! [`config::Settings`].
 //!
@@ -19,5 +21,7 @@ pub mod launcher;
 pub mod machine;
 pub mod model;
 pub mod ports;
+pub mod reconciler;
 pub mod service;
 pub mod store;
+pub mod sweeper;

@@ -42,6 +42,12 @@ pub enum State {
     Running,
     /// The job completed before our runner started: delete the runner, then cancel the HF Job.
     Cancelling,
+    /// Our runner will not serve the job (its HF Job died, it never came online, it sat idle):
+    /// delete the runner, cancel the HF Job, then queue the job again or give up.
+    Replacing,
+    /// A credential or account problem (HF token, GitHub App key, HF credits) stops every
+    /// launch: the job waits, and each reconcile pass tries it again.
+    Paused,
     /// The job ran and completed.
     Finished,
     /// Nothing is left to do: the job ended before it needed us, or we tore our runner down.
@@ -51,12 +57,14 @@ pub enum State {
 }
 
 impl State {
-    pub const ALL: [State; 8] = [
+    pub const ALL: [State; 10] = [
         State::Queued,
         State::Launching,
         State::Launched,
         State::Running,
         State::Cancelling,
+        State::Replacing,
+        State::Paused,
         State::Finished,
         State::Cancelled,
         State::Failed,
@@ -69,6 +77,8 @@ impl State {
             State::Launched => "launched",
             State::Running => "running",
             State::Cancelling => "cancelling",
+            State::Replacing => "replacing",
+            State::Paused => "paused",
             State::Finished => "finished",
             State::Cancelled => "cancelled",
             State::Failed => "failed",
@@ -86,8 +96,19 @@ impl State {
 
     /// States in which a worker has something to do.
     pub fn needs_work(self) -> bool {
-        matches!(self, State::Queued | State::Launching | State::Cancelling)
+        matches!(
+            self,
+            State::Queued | State::Launching | State::Cancelling | State::Replacing
+        )
     }
+
+    /// The states a worker claims, as stored: the SQL of the store repeats this list.
+    pub const WORK: [State; 4] = [
+        State::Queued,
+        State::Launching,
+        State::Cancelling,
+        State::Replacing,
+    ];
 }
 
 /// What the dispatcher knows about one job attempt.
@@ -117,6 +138,18 @@ pub struct JobRecord {
     pub lease_until_ms: Option<i64>,
     pub created_ms: i64,
     pub updated_ms: i64,
+    /// Fencing token: raised by every claim, so only the latest claimant's writes land.
+    #[serde(default)]
+    pub lease_token: u64,
+    /// HF Jobs created for this job attempt so far (replacements included).
+    #[serde(default)]
+    pub launches: u32,
+    /// When the current HF Job was created: the boot deadline counts from here.
+    #[serde(default)]
+    pub launched_ms: Option<i64>,
+    /// HF Jobs of earlier launches that no longer serve this job: never adopted again.
+    #[serde(default)]
+    pub abandoned_hf_jobs: Vec<String>,
 }
 
 impl JobRecord {
@@ -141,6 +174,10 @@ impl JobRecord {
             lease_until_ms: None,
             created_ms: now_ms,
             updated_ms: now_ms,
+            lease_token: 0,
+            launches: 0,
+            launched_ms: None,
+            abandoned_hf_jobs: Vec::new(),
         }
     }
 

@@ -18,11 +18,13 @@ use tracing::{info, warn};
 
 use crate::adapters::{GitHubAdapter, HfAdapter};
 use crate::config::Settings;
-use crate::health::Health;
+use crate::health::{Health, Problem, Service};
 use crate::http::{self, AppState, Intake};
 use crate::launcher::{self, LaunchSettings, Launcher};
-use crate::ports::{GitHubPort, HfPort};
+use crate::ports::{GitHubPort, HfPort, PortError};
+use crate::reconciler::{ReconcileSettings, Reconciler};
 use crate::store::{SqliteStore, Store};
+use crate::sweeper::{Classify, DeliverySweeper, SweepSettings};
 
 /// Why the dispatcher could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -90,7 +92,37 @@ pub fn launch_settings(settings: &Settings) -> LaunchSettings {
         job_timeout: settings.job_timeout,
         runner_idle_timeout: Some(settings.runner_idle_timeout),
         images: settings.images.clone(),
+        max_launches: settings.max_launch_attempts,
         ..LaunchSettings::default()
+    }
+}
+
+/// Everything timed in the running service; tests shorten it through [`run`]'s `tune`.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    pub launch: LaunchSettings,
+    pub reconcile: ReconcileSettings,
+    pub sweep: SweepSettings,
+    /// How often GitHub and HF are signed in to for `/readyz`.
+    pub probe_interval: Duration,
+}
+
+/// The timings that follow from the dispatcher settings.
+pub fn tuning(settings: &Settings) -> Tuning {
+    Tuning {
+        launch: launch_settings(settings),
+        reconcile: ReconcileSettings {
+            interval: settings.reconcile_interval,
+            boot_deadline: settings.runner_boot_deadline,
+            idle_timeout: settings.runner_idle_timeout,
+            max_launches: settings.max_launch_attempts,
+            ..ReconcileSettings::default()
+        },
+        sweep: SweepSettings {
+            interval: settings.delivery_sweep_interval,
+            ..SweepSettings::default()
+        },
+        probe_interval: Duration::from_secs(60),
     }
 }
 
@@ -132,7 +164,7 @@ pub async fn run(
     settings: Settings,
     listener: TcpListener,
     shutdown: CancellationToken,
-    tune: impl FnOnce(&mut LaunchSettings),
+    tune: impl FnOnce(&mut Tuning),
 ) -> Result<(), ServiceError> {
     if let Some(problem) = settings.setup_problem() {
         warn!(
@@ -149,9 +181,15 @@ pub async fn run(
     )?);
     info!(state_dir = %settings.state_dir.display(), "store opened");
 
-    let mut launch = launch_settings(&settings);
-    launch.catalogue = catalogue(&parts.hf_client).await;
-    tune(&mut launch);
+    let mut tuned = tuning(&settings);
+    tuned.launch.catalogue = catalogue(&parts.hf_client).await;
+    tune(&mut tuned);
+    let Tuning {
+        launch,
+        reconcile,
+        sweep,
+        probe_interval,
+    } = tuned;
     let webhook_secrets = settings
         .github
         .as_ref()
@@ -168,26 +206,48 @@ pub async fn run(
         images: launch.images.clone(),
         allowed_repositories: settings.allowed_repositories.clone(),
     };
+    let classify: Classify = {
+        let (catalogue, images, allowed) = (
+            intake.catalogue.clone(),
+            intake.images.clone(),
+            intake.allowed_repositories.clone(),
+        );
+        Arc::new(move |facts| http::queued_observation_with(&catalogue, &images, &allowed, facts))
+    };
     let state = web::Data::new(AppState::serving(intake, parts.health.clone()));
 
     let workers = Launcher::new(
         store.clone(),
         parts.github.clone(),
         parts.hf.clone(),
+        parts.health.clone(),
         launch,
-        wake,
+        wake.clone(),
     );
+    let reconciler = Reconciler::new(
+        store.clone(),
+        parts.github.clone(),
+        parts.hf.clone(),
+        parts.health.clone(),
+        reconcile,
+        wake.clone(),
+    );
+    let sweeper = DeliverySweeper::new(store.clone(), parts.github.clone(), sweep, wake);
     let launching = tokio::spawn(workers.run(shutdown.child_token(), settings.shutdown_grace));
+    let reconciling = tokio::spawn(reconciler.run(shutdown.child_token()));
+    let sweeping = tokio::spawn(sweeper.run(classify, shutdown.child_token()));
     let probing = tokio::spawn(probe_forever(
         parts.github.clone(),
         parts.hf.clone(),
+        parts.health.clone(),
+        probe_interval,
         shutdown.child_token(),
     ));
     let pruning = tokio::spawn(prune_forever(store, shutdown.child_token()));
 
     let served = serve_http(state, listener, shutdown.clone()).await;
     shutdown.cancel();
-    let _ = tokio::join!(launching, probing, pruning);
+    let _ = tokio::join!(launching, reconciling, sweeping, probing, pruning);
     info!("dispatcher stopped");
     served
 }
@@ -210,22 +270,29 @@ async fn serve_http(
     Ok(())
 }
 
-/// Keeps `/readyz` truthful when no webhook arrives for a while.
+/// Signs in to both services now and then, so `/readyz` tells a rotated or expired
+/// credential even when no job is launched.
 async fn probe_forever(
     github: Arc<dyn GitHubPort>,
     hf: Arc<dyn HfPort>,
+    health: Arc<Health>,
+    every: Duration,
     shutdown: CancellationToken,
 ) {
     loop {
         let (gh, hf_result) = tokio::join!(github.probe(), hf.probe());
-        if let Err(e) = gh {
-            warn!(error = %e, "GitHub probe failed");
-        }
-        if let Err(e) = hf_result {
-            warn!(error = %e, "HF probe failed");
+        for (service, result) in [(Service::GitHub, gh), (Service::Hf, hf_result)] {
+            match result {
+                Ok(_) => health.clear_problem(Problem::SignIn(service)),
+                Err(e @ PortError::Credentials { .. }) => {
+                    warn!(error = %e, "sign-in refused");
+                    health.set_problem(Problem::SignIn(service), e.to_string());
+                }
+                Err(e) => warn!(error = %e, "sign-in probe failed"),
+            }
         }
         tokio::select! {
-            () = tokio::time::sleep(Duration::from_secs(60)) => {}
+            () = tokio::time::sleep(every) => {}
             () = shutdown.cancelled() => return,
         }
     }
@@ -282,13 +349,21 @@ pub async fn check(settings: &Settings) -> Vec<CheckLine> {
                 what: "GitHub App",
                 result: gh
                     .map(|app| format!("signed in as {app}"))
-                    .map_err(|e| e.to_string()),
+                    .map_err(|e| format!("GH_APP_ID / GH_APP_PRIVATE_KEY: {e}")),
             });
+            let namespace = match (&hf, &settings.hf_namespace) {
+                (Ok(_), Some(namespace)) => Ok(namespace.clone()),
+                (Ok(name), None) => Ok(name.clone()),
+                (Err(e), _) => Err(format!("HF_TOKEN: {e}")),
+            };
             lines.push(CheckLine {
                 what: "HF Jobs",
-                result: hf
-                    .map(|ns| format!("jobs run in namespace {ns}"))
-                    .map_err(|e| e.to_string()),
+                result: namespace.map(|ns| match &hf {
+                    Ok(name) if *name != ns => {
+                        format!("signed in as {name}; jobs run in namespace {ns}")
+                    }
+                    _ => format!("signed in as {ns}; jobs run in namespace {ns}"),
+                }),
             });
             let hardware = parts.hf_client.list_hardware().await;
             lines.push(CheckLine {

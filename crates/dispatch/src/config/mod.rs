@@ -84,6 +84,14 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub concurrency: usize,
     pub shutdown_grace: Duration,
+    /// How often the reconciler compares the store, HF Jobs and GitHub.
+    pub reconcile_interval: Duration,
+    /// A runner not online this long after its HF Job was created is replaced.
+    pub runner_boot_deadline: Duration,
+    /// HF Jobs per job attempt at most, replacements included.
+    pub max_launch_attempts: u32,
+    /// How often failed deliveries are looked for in GitHub's log and redelivered.
+    pub delivery_sweep_interval: Duration,
 }
 
 impl Settings {
@@ -338,6 +346,21 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigError> {
         ));
     }
     let shutdown_grace = duration(sources, "SHUTDOWN_GRACE")?.unwrap_or(Duration::from_secs(20));
+    let positive = |key: &str, default: Duration| -> Result<Duration, ConfigError> {
+        let value = duration(sources, key)?.unwrap_or(default);
+        if value.is_zero() {
+            return Err(invalid(key, "must be more than zero"));
+        }
+        Ok(value)
+    };
+    let reconcile_interval = positive("RECONCILE_INTERVAL", Duration::from_secs(30))?;
+    let runner_boot_deadline = positive("RUNNER_BOOT_DEADLINE", Duration::from_secs(600))?;
+    let delivery_sweep_interval = positive("DELIVERY_SWEEP_INTERVAL", Duration::from_secs(120))?;
+    let max_launch_attempts =
+        number::<u32>(sources, "MAX_LAUNCH_ATTEMPTS", "a whole number")?.unwrap_or(3);
+    if !(1..=20).contains(&max_launch_attempts) {
+        return Err(invalid("MAX_LAUNCH_ATTEMPTS", "must be between 1 and 20"));
+    }
 
     Ok(Settings {
         github,
@@ -354,6 +377,10 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigError> {
         log_format,
         concurrency,
         shutdown_grace,
+        reconcile_interval,
+        runner_boot_deadline,
+        max_launch_attempts,
+        delivery_sweep_interval,
     })
 }
 

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::JobRecord;
+use crate::model::{JobKey, JobRecord};
 
 #[cfg(test)]
 mod tests;
@@ -14,6 +14,12 @@ mod tests;
 pub const MANAGED_BY: (&str, &str) = ("managed-by", "ferry");
 /// The label looked up before creating a job: workflow job ids are unique across GitHub.
 pub const KEY: &str = "ferry.key";
+pub const REPO: &str = "ferry.repo";
+pub const RUN: &str = "ferry.run";
+pub const JOB: &str = "ferry.job";
+pub const ATTEMPT: &str = "ferry.attempt";
+pub const INSTALLATION: &str = "ferry.installation";
+pub const RUNNER: &str = "ferry.runner";
 const MAX_VALUE_LEN: usize = 100;
 
 /// Encodes text into the HF label alphabet.
@@ -65,13 +71,45 @@ pub fn for_record(record: &JobRecord, runner_name: &str) -> BTreeMap<String, Str
             labels.insert(key.to_owned(), value);
         }
     };
-    put("ferry.repo", encode(&record.key.repo));
-    put("ferry.run", record.run_id.to_string());
-    put("ferry.job", record.key.job_id.to_string());
-    put("ferry.attempt", record.key.run_attempt.to_string());
+    put(REPO, encode(&record.key.repo));
+    put(RUN, record.run_id.to_string());
+    put(JOB, record.key.job_id.to_string());
+    put(ATTEMPT, record.key.run_attempt.to_string());
     if let Some(installation) = record.installation_id {
-        put("ferry.installation", installation.to_string());
+        put(INSTALLATION, installation.to_string());
     }
-    put("ferry.runner", encode(runner_name));
+    put(RUNNER, encode(runner_name));
     labels
+}
+
+/// What an HF Job's labels say about the job it serves: enough to adopt it into a store that
+/// lost its record. `None` for jobs that are not Ferry's or whose labels are incomplete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Served {
+    pub key: JobKey,
+    pub run_id: u64,
+    pub installation_id: Option<u64>,
+    pub runner_name: String,
+}
+
+pub fn served(labels: &BTreeMap<String, String>) -> Option<Served> {
+    if labels.get(MANAGED_BY.0).map(String::as_str) != Some(MANAGED_BY.1) {
+        return None;
+    }
+    let number = |key: &str| labels.get(key)?.parse::<u64>().ok();
+    Some(Served {
+        key: JobKey {
+            repo: decode(labels.get(REPO)?)?,
+            job_id: number(JOB)?,
+            run_attempt: number(ATTEMPT)?,
+        },
+        run_id: number(RUN)?,
+        installation_id: number(INSTALLATION),
+        runner_name: decode(labels.get(RUNNER)?)?,
+    })
+}
+
+/// The runner name an HF Job hosts, if it is one of Ferry's.
+pub fn runner_of(labels: &BTreeMap<String, String>) -> Option<String> {
+    decode(labels.get(RUNNER)?)
 }

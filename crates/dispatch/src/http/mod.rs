@@ -168,10 +168,48 @@ async fn webhook(
             warn!(delivery = delivery.id, error = %e, "cannot record the delivery");
             error(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "the dispatcher cannot record deliveries right now; GitHub may redeliver it",
+                "the dispatcher cannot record deliveries right now; its delivery sweeper asks GitHub to redeliver this one",
             )
         }
     }
+}
+
+/// What a queued job means for Ferry: `None` when its labels are not Ferry's, a refusal when
+/// it cannot be served, else queued. Webhooks and the empty-store scan both decide here.
+pub fn queued_observation(intake: &Intake, facts: &JobFacts) -> Option<Observation> {
+    queued_observation_with(
+        &intake.catalogue,
+        &intake.images,
+        &intake.allowed_repositories,
+        facts,
+    )
+}
+
+/// [`queued_observation`] from its parts, for callers that hold no [`Intake`].
+pub fn queued_observation_with(
+    catalogue: &Catalogue,
+    images: &Images,
+    allowed_repositories: &HashSet<String>,
+    facts: &JobFacts,
+) -> Option<Observation> {
+    let repo = &facts.key.repo;
+    let placement = runner_labels::place(&facts.labels, catalogue, images);
+    if matches!(placement, Err(Refusal::NotOurs)) {
+        return None;
+    }
+    let allowed = allowed_repositories.is_empty()
+        || allowed_repositories.contains(&repo.to_ascii_lowercase());
+    Some(match placement {
+        _ if !allowed => Observation::Refused {
+            reason: format!(
+                "repository {repo} is not in this dispatcher's ALLOWED_GITHUB_REPOSITORIES"
+            ),
+        },
+        Err(refusal) => Observation::Refused {
+            reason: refusal.to_string(),
+        },
+        Ok(_) => Observation::Queued,
+    })
 }
 
 /// Reduces a `workflow_job` delivery to what the state machine needs; `None` ignores it.
@@ -198,23 +236,7 @@ pub fn observe(intake: &Intake, event: &WorkflowJobEvent) -> Option<(JobFacts, O
     let runner_name = job.runner_name.clone().filter(|name| !name.is_empty());
     let observation = match event.action {
         Action::Queued if !event.is_launchable() => return None,
-        Action::Queued => {
-            let allowed = intake.allowed_repositories.is_empty()
-                || intake
-                    .allowed_repositories
-                    .contains(&repo.to_ascii_lowercase());
-            match placement {
-                _ if !allowed => Observation::Refused {
-                    reason: format!(
-                        "repository {repo} is not in this dispatcher's ALLOWED_GITHUB_REPOSITORIES"
-                    ),
-                },
-                Err(refusal) => Observation::Refused {
-                    reason: refusal.to_string(),
-                },
-                Ok(_) => Observation::Queued,
-            }
-        }
+        Action::Queued => queued_observation(intake, &facts)?,
         Action::InProgress => Observation::InProgress { runner_name },
         Action::Completed => Observation::Completed {
             runner_name,
@@ -244,6 +266,7 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     if let Err(e) = intake.store.check_writable(now).await {
         problems.push(format!("store: {e}"));
     }
+    problems.extend(state.health.problems());
     for (service, name) in [(Service::GitHub, "github"), (Service::Hf, "hf")] {
         if !state.health.is_recent(service, now, READY_WINDOW_MS) {
             problems.push(format!(

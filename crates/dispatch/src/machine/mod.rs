@@ -10,9 +10,18 @@
 //!    │ completed        │  └──── (transient)    │ completed, runner never started
 //!    ▼                  ▼ permanent             ▼
 //!  cancelled ◀──────  failed            cancelling ──torn down──▶ cancelled
+//!
+//!  launched ──reconciler: HF Job ended, no runner by the boot deadline, idle──▶ replacing
+//!  replacing ──torn down──▶ queued (a new HF Job), or failed after the last allowed launch
+//!  launched ──reconciler: our runner took another job──▶ queued (no teardown: it is busy)
+//!  launching ──credential or account error──▶ paused ──every reconcile pass──▶ queued
 //! ```
+//!
+//! Workers write their outcomes only while their claim's fencing token still holds (see
+//! [`crate::store::Store::update_fenced`]): a worker that lost its lease changes nothing.
 
 use crate::model::{JobFacts, JobRecord, Observation, State};
+pub use github_app::JobStatus;
 
 #[cfg(test)]
 mod tests;
@@ -42,9 +51,12 @@ pub fn observe(
                 next.taken_by = runner_name.clone();
             }
             next.state = match current.state {
-                State::Queued | State::Launching | State::Launched | State::Running => {
-                    State::Running
-                }
+                State::Queued
+                | State::Launching
+                | State::Launched
+                | State::Running
+                | State::Replacing
+                | State::Paused => State::Running,
                 // The job completed already and its delivery overtook this one.
                 State::Cancelling => State::Cancelling,
                 terminal => terminal,
@@ -60,15 +72,17 @@ pub fn observe(
             next.conclusion = conclusion.clone();
             let our_runner_ran_it = runner_name.is_some() && *runner_name == current.runner_name;
             next.state = match current.state {
-                State::Queued => {
+                State::Queued | State::Paused => {
                     next.reason = Some("the job ended before a runner was launched".into());
                     State::Cancelled
                 }
                 State::Running => State::Finished,
                 // Its in_progress delivery was lost or is late; the job ran on our runner.
-                State::Launching | State::Launched if our_runner_ran_it => State::Finished,
+                State::Launching | State::Launched | State::Replacing if our_runner_ran_it => {
+                    State::Finished
+                }
                 // Our runner never started this job: tear it down (a worker may hold the lease).
-                State::Launching | State::Launched => {
+                State::Launching | State::Launched | State::Replacing => {
                     next.reason = Some("the job ended before our runner started it".into());
                     next.not_before_ms = now_ms;
                     State::Cancelling
@@ -126,6 +140,24 @@ pub fn claim(
         next.runner_name = Some(new_runner_name());
     }
     next.lease_until_ms = Some(now_ms + lease_ms);
+    next.lease_token = current.lease_token + 1;
+    Some(touched(next, now_ms))
+}
+
+/// The claimant keeps its lease while its work goes on. `None`: the claim no longer holds or
+/// the record left the state the work was for, so the work must stop.
+pub fn renew(
+    current: &JobRecord,
+    token: u64,
+    working_on: State,
+    until_ms: i64,
+    now_ms: i64,
+) -> Option<JobRecord> {
+    if current.lease_token != token || current.state != working_on {
+        return None;
+    }
+    let mut next = current.clone();
+    next.lease_until_ms = Some(until_ms);
     Some(touched(next, now_ms))
 }
 
@@ -143,6 +175,10 @@ pub fn launched(
     }
     next.lease_until_ms = None;
     next.attempts = current.attempts + 1;
+    if current.hf_job_id.as_deref() != Some(hf_job_id) {
+        next.launches = current.launches + 1;
+        next.launched_ms = Some(now_ms);
+    }
     match current.state {
         State::Launching => next.state = State::Launched,
         // The job ended while we launched: teardown is due at once.
@@ -179,7 +215,7 @@ pub fn fail(current: &JobRecord, reason: &str, now_ms: i64) -> JobRecord {
     next.reason = Some(reason.to_owned());
     next.attempts = current.attempts + 1;
     next.state = match current.state {
-        State::Launching | State::Queued => State::Failed,
+        State::Launching | State::Queued | State::Replacing => State::Failed,
         // Teardown that cannot finish still ends: nothing more can be done for the job.
         State::Cancelling => State::Cancelled,
         other => other,
@@ -190,7 +226,7 @@ pub fn fail(current: &JobRecord, reason: &str, now_ms: i64) -> JobRecord {
 /// GitHub says the job is no longer queued, so no runner is needed for it.
 pub fn not_needed(
     current: &JobRecord,
-    github_status: &str,
+    github_status: JobStatus,
     taken_by: Option<&str>,
     now_ms: i64,
 ) -> JobRecord {
@@ -200,7 +236,7 @@ pub fn not_needed(
         next.taken_by = Some(runner.to_owned());
     }
     if current.state == State::Launching {
-        if github_status == "completed" {
+        if github_status == JobStatus::Completed {
             next.state = State::Cancelled;
             next.reason = Some("the job ended before a runner was launched".into());
         } else {
@@ -210,7 +246,109 @@ pub fn not_needed(
     touched(next, now_ms)
 }
 
+/// GitHub does not hold the job for a runner yet (`waiting`, `pending`, `requested`): look
+/// again at `retry_at_ms`. Not a failed attempt: the job's own lifetime bounds the waiting.
+pub fn defer(current: &JobRecord, reason: &str, retry_at_ms: i64, now_ms: i64) -> JobRecord {
+    let mut next = current.clone();
+    next.lease_until_ms = None;
+    next.reason = Some(reason.to_owned());
+    next.not_before_ms = retry_at_ms;
+    if current.state == State::Launching {
+        next.state = State::Queued;
+    }
+    touched(next, now_ms)
+}
+
+/// A credential or account error: no launch can succeed until an operator acts.
+pub fn pause(current: &JobRecord, reason: &str, now_ms: i64) -> JobRecord {
+    let mut next = current.clone();
+    next.lease_until_ms = None;
+    next.reason = Some(reason.to_owned());
+    if matches!(current.state, State::Launching | State::Queued) {
+        next.state = State::Paused;
+    }
+    touched(next, now_ms)
+}
+
+/// A reconcile pass tries a paused job again.
+pub fn resume(current: &JobRecord, now_ms: i64) -> Option<JobRecord> {
+    if current.state != State::Paused {
+        return None;
+    }
+    let mut next = current.clone();
+    next.state = State::Queued;
+    next.not_before_ms = now_ms;
+    Some(touched(next, now_ms))
+}
+
+/// The reconciler found our runner will not serve the job: tear it down, then launch again.
+pub fn replace(current: &JobRecord, why: &str, now_ms: i64) -> Option<JobRecord> {
+    if current.state != State::Launched {
+        return None;
+    }
+    let mut next = current.clone();
+    next.state = State::Replacing;
+    next.reason = Some(why.to_owned());
+    next.not_before_ms = now_ms;
+    next.lease_until_ms = None;
+    Some(touched(next, now_ms))
+}
+
+/// Our runner took another job with the same labels and is busy with it; that job keeps the
+/// runner and its HF Job, and ours is queued for a new launch.
+pub fn runner_taken(
+    current: &JobRecord,
+    by_job: &str,
+    max_launches: u32,
+    now_ms: i64,
+) -> Option<JobRecord> {
+    if current.state != State::Launched {
+        return None;
+    }
+    let why = format!("our runner took another job ({by_job})");
+    Some(touched(
+        requeue_or_give_up(current, &why, max_launches, now_ms),
+        now_ms,
+    ))
+}
+
+/// Teardown of a replaced runner is done: queue the job for a fresh launch, unless it had its
+/// last allowed launch.
+pub fn replaced(current: &JobRecord, max_launches: u32, now_ms: i64) -> JobRecord {
+    let mut next = current.clone();
+    next.lease_until_ms = None;
+    if current.state == State::Replacing {
+        let why = current.reason.clone().unwrap_or_default();
+        next = requeue_or_give_up(current, &why, max_launches, now_ms);
+    }
+    touched(next, now_ms)
+}
+
+fn requeue_or_give_up(current: &JobRecord, why: &str, max_launches: u32, now_ms: i64) -> JobRecord {
+    let mut next = current.clone();
+    next.lease_until_ms = None;
+    if let Some(old) = next.hf_job_id.take()
+        && !next.abandoned_hf_jobs.contains(&old)
+    {
+        next.abandoned_hf_jobs.push(old);
+    }
+    next.runner_name = None;
+    next.runner_id = None;
+    next.launched_ms = None;
+    if current.launches >= max_launches {
+        next.state = State::Failed;
+        next.reason = Some(format!("gave up after {} HF Jobs: {why}", current.launches));
+    } else {
+        next.state = State::Queued;
+        next.reason = Some(why.to_owned());
+        next.not_before_ms = now_ms;
+        next.attempts = 0;
+    }
+    next
+}
+
 /// Teardown is done: the runner is gone (or busy elsewhere) and the HF Job cancelled.
+/// A replacement's teardown ends in [`replaced`] instead.
 pub fn torn_down(current: &JobRecord, note: Option<&str>, now_ms: i64) -> JobRecord {
     let mut next = current.clone();
     next.lease_until_ms = None;

@@ -161,9 +161,9 @@ fn worker_outcomes() {
         (State::Failed, Some("flavor refused"))
     );
 
-    let gone = not_needed(&launching, "completed", None, 5);
+    let gone = not_needed(&launching, JobStatus::Completed, None, 5);
     assert_eq!(gone.state, State::Cancelled);
-    let taken = not_needed(&launching, "in_progress", Some("other"), 5);
+    let taken = not_needed(&launching, JobStatus::InProgress, Some("other"), 5);
     assert_eq!(
         (taken.state, taken.taken_by.as_deref()),
         (State::Running, Some("other"))

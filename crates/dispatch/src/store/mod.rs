@@ -11,10 +11,12 @@ use async_trait::async_trait;
 
 use crate::model::{JobFacts, JobKey, JobRecord, Observation, State};
 
+mod codec;
 mod sqlite;
 #[cfg(test)]
 mod tests;
 
+pub use codec::CURRENT_VERSION as RECORD_SCHEMA_VERSION;
 pub use sqlite::SqliteStore;
 
 /// Why the store failed. Every store error is worth retrying later: nothing was half-written.
@@ -37,8 +39,20 @@ pub enum Ingested {
     Recorded { job: Option<Box<JobRecord>> },
 }
 
+/// The answer to a fenced write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fenced {
+    /// The claim still held; the record as stored now.
+    Written(Box<JobRecord>),
+    /// Another claim took the record (or it is gone): nothing was written.
+    Lost,
+}
+
 /// Changes one record given its current value; `None` leaves it unchanged.
 pub type Change = Box<dyn FnOnce(&JobRecord) -> Option<JobRecord> + Send>;
+
+/// Changes each of many records given its current value; `None` leaves it unchanged.
+pub type ChangeEach = Box<dyn Fn(&JobRecord) -> Option<JobRecord> + Send + 'static>;
 
 /// Names a runner for a record that has none yet.
 pub type RunnerNamer = Box<dyn Fn(&JobRecord) -> String + Send + Sync>;
@@ -66,7 +80,35 @@ pub trait Store: Send + Sync + 'static {
         change: Change,
     ) -> Result<Option<JobRecord>, StoreError>;
 
+    /// Like [`Store::update`], but only while the record's fencing token is still `token`: a
+    /// worker whose lease was taken over writes nothing.
+    async fn update_fenced(
+        &self,
+        key: &JobKey,
+        token: u64,
+        change: Change,
+    ) -> Result<Fenced, StoreError>;
+
     async fn get(&self, key: &JobKey) -> Result<Option<JobRecord>, StoreError>;
+
+    /// Every record not in a terminal state, and terminal ones updated since `since_ms`.
+    async fn active(&self, since_ms: i64) -> Result<Vec<JobRecord>, StoreError>;
+
+    /// Creates the record unless one exists under its key; true when it was created.
+    async fn adopt(&self, record: JobRecord) -> Result<bool, StoreError>;
+
+    /// Applies `change` to every record in `state`, in one transaction; how many changed.
+    async fn update_all_in(&self, state: State, change: ChangeEach) -> Result<u64, StoreError>;
+
+    /// Whether a delivery id was recorded (and is not yet pruned).
+    async fn delivery_seen(&self, delivery_id: &str) -> Result<bool, StoreError>;
+
+    /// True when the store holds no job at all (a first start, or a lost state directory).
+    async fn is_empty(&self) -> Result<bool, StoreError>;
+
+    /// A small named value that must survive restarts (the delivery sweeper's cursor).
+    async fn get_meta(&self, name: &str) -> Result<Option<String>, StoreError>;
+    async fn put_meta(&self, name: &str, value: &str) -> Result<(), StoreError>;
 
     /// The most recently updated records, newest first.
     async fn recent(&self, limit: usize) -> Result<Vec<JobRecord>, StoreError>;

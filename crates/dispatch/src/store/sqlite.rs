@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{Change, Ingested, RunnerNamer, Store, StoreError};
+use super::{Change, ChangeEach, Fenced, Ingested, RunnerNamer, Store, StoreError, codec};
 use crate::machine;
 use crate::model::{JobFacts, JobKey, JobRecord, Observation, State};
 
@@ -28,7 +28,11 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs (state, not_before_ms);
 CREATE INDEX IF NOT EXISTS jobs_updated ON jobs (updated_ms);
 CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
+
+/// The states a worker claims, as SQL: the same list as [`State::WORK`].
+const WORK_STATES: &str = "('queued', 'launching', 'cancelling', 'replacing')";
 
 /// SQLite behind a mutex; calls run on tokio's blocking pool so they never stall a server thread.
 #[derive(Clone)]
@@ -108,7 +112,7 @@ fn corrupt(message: String) -> rusqlite::Error {
 }
 
 fn decode(data: &str) -> rusqlite::Result<JobRecord> {
-    serde_json::from_str(data).map_err(|e| corrupt(format!("job record: {e}")))
+    codec::decode(data).map_err(corrupt)
 }
 
 fn load(tx: &Transaction<'_>, key: &str) -> rusqlite::Result<Option<JobRecord>> {
@@ -121,7 +125,7 @@ fn load(tx: &Transaction<'_>, key: &str) -> rusqlite::Result<Option<JobRecord>> 
 }
 
 fn save(tx: &Transaction<'_>, record: &JobRecord) -> rusqlite::Result<()> {
-    let data = serde_json::to_string(record).map_err(|e| corrupt(e.to_string()))?;
+    let data = codec::encode(record).map_err(corrupt)?;
     tx.execute(
         "INSERT INTO jobs (key, state, not_before_ms, lease_until_ms, updated_ms, data)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -181,10 +185,12 @@ impl Store for SqliteStore {
             let tx = connection.transaction()?;
             let data: Option<String> = tx
                 .query_row(
-                    "SELECT data FROM jobs
-                     WHERE state IN ('queued', 'launching', 'cancelling')
+                    &format!(
+                        "SELECT data FROM jobs
+                     WHERE state IN {WORK_STATES}
                        AND not_before_ms <= ?1 AND (lease_until_ms IS NULL OR lease_until_ms <= ?1)
-                     ORDER BY not_before_ms LIMIT 1",
+                     ORDER BY not_before_ms LIMIT 1"
+                    ),
                     [now_ms],
                     |row| row.get(0),
                 )
@@ -223,6 +229,127 @@ impl Store for SqliteStore {
             };
             tx.commit()?;
             Ok(Some(result))
+        })
+        .await
+    }
+
+    async fn update_fenced(
+        &self,
+        key: &JobKey,
+        token: u64,
+        change: Change,
+    ) -> Result<Fenced, StoreError> {
+        let key = key.id();
+        self.with(move |connection, _| {
+            let tx = connection.transaction()?;
+            let Some(current) = load(&tx, &key)? else {
+                return Ok(Fenced::Lost);
+            };
+            if current.lease_token != token {
+                return Ok(Fenced::Lost);
+            }
+            let result = match change(&current) {
+                Some(next) => {
+                    save(&tx, &next)?;
+                    next
+                }
+                None => current,
+            };
+            tx.commit()?;
+            Ok(Fenced::Written(Box::new(result)))
+        })
+        .await
+    }
+
+    async fn active(&self, since_ms: i64) -> Result<Vec<JobRecord>, StoreError> {
+        self.with(move |connection, _| {
+            let mut statement = connection.prepare(
+                "SELECT data FROM jobs
+                 WHERE state NOT IN ('finished', 'cancelled', 'failed') OR updated_ms >= ?1",
+            )?;
+            let rows = statement.query_map([since_ms], |row| row.get::<_, String>(0))?;
+            rows.map(|row| decode(&row?)).collect()
+        })
+        .await
+    }
+
+    async fn adopt(&self, record: JobRecord) -> Result<bool, StoreError> {
+        self.with(move |connection, _| {
+            let tx = connection.transaction()?;
+            if load(&tx, &record.key.id())?.is_some() {
+                return Ok(false);
+            }
+            save(&tx, &record)?;
+            tx.commit()?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn update_all_in(&self, state: State, change: ChangeEach) -> Result<u64, StoreError> {
+        self.with(move |connection, _| {
+            let tx = connection.transaction()?;
+            let records: Vec<JobRecord> = {
+                let mut statement = tx.prepare("SELECT data FROM jobs WHERE state = ?1")?;
+                let rows = statement.query_map([state.as_str()], |row| row.get::<_, String>(0))?;
+                rows.map(|row| decode(&row?))
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            let mut changed = 0;
+            for record in &records {
+                if let Some(next) = change(record) {
+                    save(&tx, &next)?;
+                    changed += 1;
+                }
+            }
+            tx.commit()?;
+            Ok(changed)
+        })
+        .await
+    }
+
+    async fn delivery_seen(&self, delivery_id: &str) -> Result<bool, StoreError> {
+        let id = delivery_id.to_owned();
+        self.with(move |connection, _| {
+            connection
+                .query_row("SELECT 1 FROM deliveries WHERE id = ?1", [id], |_| Ok(()))
+                .optional()
+                .map(|found| found.is_some())
+        })
+        .await
+    }
+
+    async fn is_empty(&self) -> Result<bool, StoreError> {
+        self.with(|connection, _| {
+            connection
+                .query_row("SELECT 1 FROM jobs LIMIT 1", [], |_| Ok(()))
+                .optional()
+                .map(|found| found.is_none())
+        })
+        .await
+    }
+
+    async fn get_meta(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let name = name.to_owned();
+        self.with(move |connection, _| {
+            connection
+                .query_row("SELECT value FROM meta WHERE name = ?1", [name], |row| {
+                    row.get(0)
+                })
+                .optional()
+        })
+        .await
+    }
+
+    async fn put_meta(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        let (name, value) = (name.to_owned(), value.to_owned());
+        self.with(move |connection, _| {
+            connection.execute(
+                "INSERT INTO meta (name, value) VALUES (?1, ?2)
+                 ON CONFLICT (name) DO UPDATE SET value = ?2",
+                params![name, value],
+            )?;
+            Ok(())
         })
         .await
     }
@@ -268,8 +395,10 @@ impl Store for SqliteStore {
     async fn next_due_ms(&self) -> Result<Option<i64>, StoreError> {
         self.with(|connection, _| {
             connection.query_row(
-                "SELECT MIN(MAX(not_before_ms, COALESCE(lease_until_ms, 0))) FROM jobs
-                 WHERE state IN ('queued', 'launching', 'cancelling')",
+                &format!(
+                    "SELECT MIN(MAX(not_before_ms, COALESCE(lease_until_ms, 0))) FROM jobs
+                 WHERE state IN {WORK_STATES}"
+                ),
                 [],
                 |row| row.get(0),
             )

@@ -416,12 +416,13 @@ async fn transient_failures_retry_and_permanent_ones_record_the_reason() {
             .status(402)
             .message("pre-paid credit balance is insufficient"),
     );
+    // No credits is the account's problem, not the job's: the job waits (see recovery.rs).
     let broke = env.queued_job(82, LABELS);
     env.deliver(&dispatcher, "d-82", &broke).await;
-    let failed = env.wait_for_state(82, State::Failed).await;
+    let paused = env.wait_for_state(82, State::Paused).await;
     assert!(
-        failed.reason.unwrap().contains("credit"),
-        "the author learns why"
+        paused.reason.unwrap().contains("credit"),
+        "the operator learns why"
     );
 
     // An unknown flavor is refused at once, with the nearest names.

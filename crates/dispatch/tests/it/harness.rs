@@ -123,6 +123,16 @@ impl Env {
     }
 
     pub async fn start_with(&self, extra: BTreeMap<String, String>) -> Dispatcher {
+        self.start_tuned(extra, |_| {}).await
+    }
+
+    /// Starts with settings from `extra` and timings changed by `tune` (after the defaults
+    /// every test gets: fast retries and polls).
+    pub async fn start_tuned(
+        &self,
+        extra: BTreeMap<String, String>,
+        tune: impl FnOnce(&mut dispatch::service::Tuning) + Send + 'static,
+    ) -> Dispatcher {
         let mut env = self.settings_env();
         env.extend(extra);
         let settings = config::load(&Sources {
@@ -137,10 +147,11 @@ impl Env {
             settings,
             listener,
             shutdown.clone(),
-            |launch| {
-                launch.retry_base = Duration::from_millis(50);
-                launch.retry_max = Duration::from_millis(400);
-                launch.idle_poll = Duration::from_millis(200);
+            move |tuning| {
+                tuning.launch.retry_base = Duration::from_millis(50);
+                tuning.launch.retry_max = Duration::from_millis(400);
+                tuning.launch.idle_poll = Duration::from_millis(200);
+                tune(tuning);
             },
         ));
         let dispatcher = Dispatcher {
