@@ -15,8 +15,9 @@ use crate::auth::{AppIdentity, AppJwtSigner, Clock, SystemClock};
 use crate::error::{Error, classify};
 use crate::models::{
     App, AppManifestConversion, CheckRun, CheckRunUpdate, DeliveryPage, DeliveryQuery,
-    Installation, InstallationToken, JitConfig, JitOutcome, JitRequest, Job, NewCheckRun,
-    RateLimits, RegistrationToken, RepoRef, Runner, RunnerList, RunnerScope, WorkflowRun,
+    Installation, InstallationToken, JitConfig, JitOutcome, JitRequest, Job, JobList, NewCheckRun,
+    RateLimits, RegistrationToken, RepoRef, Repository, RepositoryList, Runner, RunnerList,
+    RunnerScope, WorkflowRun, WorkflowRunList,
 };
 use crate::tokens::{TokenCache, TokenScope, still_fresh};
 
@@ -28,8 +29,8 @@ pub const API_VERSION: &str = "2022-11-28";
 pub const MEDIA_TYPE: &str = "application/vnd.github+json";
 /// Refresh installation tokens when less than this remains (GitHub issues them for one hour).
 pub const DEFAULT_TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
-/// Runners per page when listing; GitHub's maximum.
-const RUNNERS_PER_PAGE: u32 = 100;
+/// Items per page when listing; GitHub's maximum.
+const PER_PAGE: u32 = 100;
 
 /// The `User-Agent` GitHub requires: Ferry and its version.
 pub fn user_agent() -> String {
@@ -315,6 +316,30 @@ impl GitHubAppClient {
         Ok(url)
     }
 
+    /// GETs `url` and every page its `Link` headers lead to, keeping what `items` takes out of
+    /// each page, in order. Each page is its own retried call.
+    async fn get_all_pages<P, T>(
+        &self,
+        mut url: Url,
+        auth: Auth,
+        items: impl Fn(P) -> Vec<T>,
+    ) -> Result<Vec<T>, Error>
+    where
+        P: DeserializeOwned,
+    {
+        let mut all = Vec::new();
+        loop {
+            let answer = self
+                .execute(Call::new(Method::GET, url, auth.clone()))
+                .await?;
+            all.extend(items(answer.decode::<P>()?));
+            match answer.next_link() {
+                Some(link) => url = self.follow(&link)?,
+                None => return Ok(all),
+            }
+        }
+    }
+
     /// Sends a call, authenticating it, refreshing a rejected installation token once, and
     /// retrying retryable failures when the call allows it. Boxed because fetching an
     /// installation token is itself a call.
@@ -397,6 +422,16 @@ impl GitHubAppClient {
         self.execute(Call::new(Method::GET, url, Auth::Jwt))
             .await?
             .decode()
+    }
+
+    /// `GET /app/installations`, every page: all installations of the App, suspended ones
+    /// included (see [`Installation::suspended_at`]).
+    pub async fn list_installations(&self) -> Result<Vec<Installation>, Error> {
+        let mut url = self.endpoint(&["app", "installations"]);
+        url.query_pairs_mut()
+            .append_pair("per_page", &PER_PAGE.to_string());
+        self.get_all_pages(url, Auth::Jwt, |page: Vec<Installation>| page)
+            .await
     }
 
     /// An installation token for `scope`, from the cache while more than the refresh margin
@@ -551,21 +586,28 @@ impl GitHubAppClient {
         let mut url = self.scope_endpoint(scope, &["actions", "runners"]);
         {
             let mut pairs = url.query_pairs_mut();
-            pairs.append_pair("per_page", &RUNNERS_PER_PAGE.to_string());
+            pairs.append_pair("per_page", &PER_PAGE.to_string());
             if let Some(name) = name {
                 pairs.append_pair("name", name);
             }
         }
-        let mut runners = Vec::new();
-        loop {
-            let auth = Auth::Installation(installation_id, TokenScope::all());
-            let answer = self.execute(Call::new(Method::GET, url, auth)).await?;
-            runners.extend(answer.decode::<RunnerList>()?.runners);
-            match answer.next_link() {
-                Some(link) => url = self.follow(&link)?,
-                None => return Ok(runners),
-            }
-        }
+        let auth = Auth::Installation(installation_id, TokenScope::all());
+        self.get_all_pages(url, auth, |page: RunnerList| page.runners)
+            .await
+    }
+
+    /// `GET /installation/repositories`, every page, with the installation's token: every
+    /// repository the installation can reach.
+    pub async fn list_installation_repositories(
+        &self,
+        installation_id: u64,
+    ) -> Result<Vec<Repository>, Error> {
+        let mut url = self.endpoint(&["installation", "repositories"]);
+        url.query_pairs_mut()
+            .append_pair("per_page", &PER_PAGE.to_string());
+        let auth = Auth::Installation(installation_id, TokenScope::all());
+        self.get_all_pages(url, auth, |page: RepositoryList| page.repositories)
+            .await
     }
 
     /// `GET .../actions/runners/{id}`.
@@ -625,6 +667,54 @@ impl GitHubAppClient {
         self.execute(Call::new(Method::GET, url, auth))
             .await?
             .decode()
+    }
+
+    /// `GET /repos/{o}/{r}/actions/runs`, every page, newest first; only runs with `status`
+    /// when given (`queued`, `in_progress`, `waiting`, `completed`, or a conclusion such as
+    /// `failure`, as GitHub accepts).
+    pub async fn list_workflow_runs(
+        &self,
+        installation_id: u64,
+        repo: &RepoRef,
+        status: Option<&str>,
+    ) -> Result<Vec<WorkflowRun>, Error> {
+        let mut url = self.endpoint(&["repos", &repo.owner, &repo.name, "actions", "runs"]);
+        {
+            let mut pairs = url.query_pairs_mut();
+            if let Some(status) = status {
+                pairs.append_pair("status", status);
+            }
+            pairs.append_pair("per_page", &PER_PAGE.to_string());
+        }
+        let auth = Auth::Installation(installation_id, TokenScope::all());
+        self.get_all_pages(url, auth, |page: WorkflowRunList| page.workflow_runs)
+            .await
+    }
+
+    /// `GET /repos/{o}/{r}/actions/runs/{run_id}/jobs?filter=latest`, every page: the jobs of
+    /// the run's latest attempt.
+    pub async fn list_run_jobs(
+        &self,
+        installation_id: u64,
+        repo: &RepoRef,
+        run_id: u64,
+    ) -> Result<Vec<Job>, Error> {
+        let id = run_id.to_string();
+        let mut url = self.endpoint(&[
+            "repos",
+            &repo.owner,
+            &repo.name,
+            "actions",
+            "runs",
+            &id,
+            "jobs",
+        ]);
+        url.query_pairs_mut()
+            .append_pair("filter", "latest")
+            .append_pair("per_page", &PER_PAGE.to_string());
+        let auth = Auth::Installation(installation_id, TokenScope::all());
+        self.get_all_pages(url, auth, |page: JobList| page.jobs)
+            .await
     }
 
     /// `POST /repos/{o}/{r}/check-runs`. Not retried: a retry could create a second check run.

@@ -8,7 +8,8 @@
 //!   caches them per installation and [`TokenScope`] until 5 minutes before `expires_at`
 //!   (concurrent callers share one request; a 401 drops the cached token and retries once), and
 //!   calls the runner, JIT config, job, workflow run, delivery, manifest, check run and rate-limit
-//!   endpoints.
+//!   endpoints. Lists (installations, an installation's repositories, runners, workflow runs, a
+//!   run's jobs) follow the `Link` header through every page, 100 items at a time.
 //! - [`GitHubApi`], the async trait of the calls the dispatcher makes, so it can hold an
 //!   `Arc<dyn GitHubApi>`.
 //! - [`Error`], one enum by meaning (`Unauthorized`, `NotFound`, `Conflict`, `Validation`,
@@ -48,7 +49,7 @@ pub use error::Error;
 pub use models::{
     App, AppManifestConversion, CheckRun, CheckRunOutput, CheckRunUpdate, Delivery, DeliveryPage,
     DeliveryQuery, DeliveryStatus, Installation, InstallationToken, JitConfig, JitOutcome,
-    JitRequest, Job, JobStatus, NewCheckRun, RateLimits, RegistrationToken, RepoRef, Runner,
-    RunnerLabel, RunnerScope, WorkflowRun,
+    JitRequest, Job, JobStatus, NewCheckRun, RateLimits, RegistrationToken, RepoRef, Repository,
+    Runner, RunnerLabel, RunnerScope, WorkflowRun,
 };
 pub use tokens::TokenScope;

@@ -56,7 +56,7 @@ pub struct Account {
     pub kind: Option<String>,
 }
 
-/// `GET /repos/{o}/{r}/installation`.
+/// `GET /repos/{o}/{r}/installation`, and the items of `GET /app/installations`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Installation {
     pub id: u64,
@@ -74,6 +74,42 @@ pub struct Installation {
     pub repository_selection: Option<String>,
     #[serde(default)]
     pub suspended_at: Option<String>,
+}
+
+/// `GET /installation/repositories`: the repositories an installation can reach.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Repository {
+    pub id: u64,
+    pub name: String,
+    /// `owner/name`.
+    pub full_name: String,
+    #[serde(default)]
+    pub owner: Option<Account>,
+    #[serde(default)]
+    pub private: bool,
+    /// `public`, `private` or `internal`.
+    #[serde(default)]
+    pub visibility: Option<String>,
+    #[serde(default)]
+    pub fork: Option<bool>,
+    #[serde(default)]
+    pub archived: Option<bool>,
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}
+
+impl Repository {
+    /// `owner/name` as a [`RepoRef`], from `full_name`.
+    pub fn repo_ref(&self) -> Option<RepoRef> {
+        RepoRef::parse(&self.full_name)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RepositoryList {
+    #[allow(dead_code)] // Part of GitHub's answer; pagination follows `Link` instead.
+    pub total_count: u64,
+    pub repositories: Vec<Repository>,
 }
 
 /// `GET /app`.
@@ -231,7 +267,8 @@ pub enum JobStatus {
     Unknown,
 }
 
-/// `GET /repos/{o}/{r}/actions/jobs/{job_id}`.
+/// `GET /repos/{o}/{r}/actions/jobs/{job_id}`, and the items of
+/// `GET /repos/{o}/{r}/actions/runs/{run_id}/jobs`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Job {
     pub id: u64,
@@ -257,6 +294,20 @@ pub struct Job {
     pub html_url: Option<String>,
 }
 
+impl Job {
+    /// The run attempt, 1 when GitHub leaves it out (older answers do).
+    pub fn attempt(&self) -> u64 {
+        self.run_attempt.unwrap_or(1)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct JobList {
+    #[allow(dead_code)] // Part of GitHub's answer; pagination follows `Link` instead.
+    pub total_count: u64,
+    pub jobs: Vec<Job>,
+}
+
 /// The repository fields of a workflow run that matter for fork detection.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct RepoSummary {
@@ -266,7 +317,8 @@ pub struct RepoSummary {
     pub fork: Option<bool>,
 }
 
-/// `GET /repos/{o}/{r}/actions/runs/{run_id}`.
+/// `GET /repos/{o}/{r}/actions/runs/{run_id}`, and the items of
+/// `GET /repos/{o}/{r}/actions/runs`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct WorkflowRun {
     pub id: u64,
@@ -299,6 +351,13 @@ impl WorkflowRun {
             None => self.event.starts_with("pull_request"),
         }
     }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct WorkflowRunList {
+    #[allow(dead_code)] // Part of GitHub's answer; pagination follows `Link` instead.
+    pub total_count: u64,
+    pub workflow_runs: Vec<WorkflowRun>,
 }
 
 /// A webhook delivery of the App (`GET /app/hook/deliveries`).

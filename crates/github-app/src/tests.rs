@@ -337,3 +337,47 @@ fn manual_clock_moves_only_when_told() {
     assert_eq!(clock.now().as_second(), 7);
     let _shared: Arc<dyn Clock> = Arc::new(clock);
 }
+
+#[test]
+fn list_bodies_decode_as_github_sends_them() {
+    use crate::models::{JobList, RepositoryList, WorkflowRunList};
+    let repositories: RepositoryList = serde_json::from_value(json!({
+        "total_count": 1, "repository_selection": "all",
+        "repositories": [{ "id": 1296269, "node_id": "MDEwOlJlcG9zaXRvcnkxMjk2MjY5",
+            "name": "Hello-World", "full_name": "octocat/Hello-World",
+            "owner": { "login": "octocat", "id": 1, "type": "User" },
+            "private": false, "fork": false, "archived": false, "disabled": false,
+            "visibility": "public", "default_branch": "master", "topics": ["octocat"] }],
+    }))
+    .unwrap();
+    let repository = &repositories.repositories[0];
+    assert_eq!(
+        repository.repo_ref(),
+        Some(RepoRef::new("octocat", "Hello-World"))
+    );
+    assert_eq!(repository.visibility.as_deref(), Some("public"));
+    assert!(!repository.private);
+
+    // Older answers leave `run_attempt` out: the first attempt.
+    let jobs: JobList = serde_json::from_value(json!({
+        "total_count": 2,
+        "jobs": [
+            { "id": 399444496, "run_id": 29679449, "status": "queued", "labels": ["gpu"],
+              "runner_name": null },
+            { "id": 399444497, "run_id": 29679449, "run_attempt": 3, "status": "waiting" },
+        ],
+    }))
+    .unwrap();
+    assert_eq!(jobs.jobs[0].attempt(), 1);
+    assert_eq!(jobs.jobs[1].attempt(), 3);
+    assert_eq!(jobs.jobs[1].status, JobStatus::Waiting);
+
+    let runs: WorkflowRunList = serde_json::from_value(json!({
+        "total_count": 1,
+        "workflow_runs": [{ "id": 30433642, "event": "push", "status": "queued",
+            "repository": { "id": 1296269, "full_name": "octocat/Hello-World" },
+            "head_repository": { "id": 1296269, "full_name": "octocat/Hello-World" } }],
+    }))
+    .unwrap();
+    assert!(!runs.workflow_runs[0].is_from_fork());
+}

@@ -1,8 +1,12 @@
 //! App-level calls: webhook deliveries, manifest conversion, rate limits.
 
+use std::time::Duration;
+
 use github_app::{DeliveryQuery, DeliveryStatus, Error};
 use secrecy::ExposeSecret;
+use testkit::deliveries::WorkflowJob;
 use testkit::github::{APP_ID, keys};
+use testkit::{FakeServer, Fault, Response, Router};
 
 use crate::{INSTALLATION, Setup};
 
@@ -76,6 +80,76 @@ async fn deliveries_can_be_redelivered() {
 
     let error = setup.client.redeliver(424242).await.unwrap_err();
     assert!(matches!(error, Error::NotFound { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn a_redelivery_posts_the_payload_again_with_the_same_guid() {
+    let setup = Setup::start();
+    let receiver = FakeServer::start(
+        Router::new(|status, message: &str| Response::text(status, message)).route(
+            "POST",
+            "/webhook",
+            |_, _| Response::text(202, "ok"),
+        ),
+    );
+    setup
+        .fake
+        .set_webhook(&receiver.url("/webhook"), "It's a Secret to Everybody");
+    let payload = WorkflowJob::queued("octo-org/hello", 31, 30, &["self-hosted"]).body();
+    // GitHub could not reach the dispatcher at the time.
+    let missed = setup.fake.add_delivery_with_payload(
+        "workflow_job",
+        Some("queued"),
+        payload.clone(),
+        Some(INSTALLATION),
+        0,
+    );
+    let original = setup.fake.deliveries()[0].clone();
+    assert_eq!(
+        (original.status.as_str(), original.status_code),
+        ("failed to connect to host", 0)
+    );
+
+    setup.client.redeliver(missed).await.unwrap();
+    assert!(setup.fake.wait_for_redeliveries(Duration::from_secs(10)));
+    let received = receiver.requests_to("POST", "/webhook");
+    assert_eq!(received.len(), 1);
+    assert_eq!(
+        received[0].header("x-github-delivery"),
+        Some(original.guid.as_str())
+    );
+    assert_eq!(received[0].header("x-github-event"), Some("workflow_job"));
+    assert_eq!(received[0].body.as_ref(), payload.as_slice());
+
+    let page = setup
+        .client
+        .list_deliveries(&DeliveryQuery::default())
+        .await
+        .unwrap();
+    let newest = &page.deliveries[0];
+    assert!(newest.redelivery && newest.succeeded(), "{newest:?}");
+    assert_eq!(newest.status_code, Some(202));
+    assert_eq!(newest.guid, original.guid);
+    assert_ne!(newest.id, missed);
+    assert_eq!(newest.installation_id, Some(INSTALLATION));
+
+    // The receiver fails this time: the redelivery is recorded as failed.
+    receiver.inject(Fault::on("POST", "/webhook").status(503));
+    setup.client.redeliver(missed).await.unwrap();
+    assert!(setup.fake.wait_for_redeliveries(Duration::from_secs(10)));
+    let failures = setup
+        .client
+        .list_deliveries(&DeliveryQuery {
+            status: Some(DeliveryStatus::Failure),
+            ..DeliveryQuery::default()
+        })
+        .await
+        .unwrap();
+    let failed = &failures.deliveries[0];
+    assert!(failed.redelivery && !failed.succeeded(), "{failed:?}");
+    assert_eq!(failed.status, "Invalid HTTP Response: 503");
+    assert_eq!(failed.status_code, Some(503));
+    assert_eq!(receiver.requests_to("POST", "/webhook").len(), 2);
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 
 mod app;
 mod errors;
+mod lists;
 mod repo;
 mod runners;
 mod tokens;

@@ -87,6 +87,7 @@ async fn workflow_runs_tell_fork_pull_requests_apart() {
         event: event.into(),
         head_repository: head.map(str::to_owned),
         triggering_actor: "octocat".into(),
+        ..FakeWorkflowRun::default()
     };
     setup
         .fake

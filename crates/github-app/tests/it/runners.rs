@@ -249,6 +249,43 @@ async fn listing_follows_every_page_and_filters_by_name() {
 }
 
 #[tokio::test]
+async fn listed_runners_show_status_busy_and_labels() {
+    let setup = Setup::start();
+    let idle = setup
+        .fake
+        .add_runner("octo-org/hello", "idle", &["self-hosted", "hf-cpu"]);
+    let gone = setup
+        .fake
+        .add_runner("octo-org/hello", "gone", &["self-hosted"]);
+    setup.fake.mark_busy(idle, true);
+    setup.fake.set_runner_status(gone, "offline");
+    let runners = setup
+        .client
+        .list_runners(INSTALLATION, &hello_scope(), None)
+        .await
+        .unwrap();
+    let seen: Vec<(u64, &str, &str, bool, Vec<&str>)> = runners
+        .iter()
+        .map(|r| {
+            (
+                r.id,
+                r.name.as_str(),
+                r.status.as_str(),
+                r.busy,
+                r.label_names().collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (idle, "idle", "online", true, vec!["self-hosted", "hf-cpu"]),
+            (gone, "gone", "offline", false, vec!["self-hosted"]),
+        ]
+    );
+}
+
+#[tokio::test]
 async fn an_enterprise_base_url_with_a_path_works_across_pages() {
     let setup = Setup::on(FakeGitHub::start_enterprise());
     assert!(setup.fake.base_url().ends_with("/api/v3"));

@@ -7,6 +7,11 @@
 //! in GitHub's shape (§3.6 and §10 of the GitHub reference). Its clock is the system clock
 //! shifted by [`FakeGitHub::advance_time`], so tests can move time without sleeping.
 //!
+//! Webhooks are delivered for real: [`FakeGitHub::set_webhook`] points the App's hook at a URL,
+//! [`FakeGitHub::send_webhook`] POSTs a signed payload there with GitHub's headers and records
+//! the delivery with the receiver's answer, and `POST /app/hook/deliveries/{id}/attempts`
+//! redelivers a recorded payload (same GUID) from another thread, as GitHub does after its 202.
+//!
 //! Not modelled: runner groups beyond ids, ETags, redirects, GraphQL, and permission checks
 //! other than the one each endpoint needs.
 
@@ -21,8 +26,13 @@ use serde_json::{Value, json};
 
 use crate::server::{FakeServer, Fault, Params, Request, Response, Router};
 
+mod actions;
 #[cfg(test)]
 mod tests;
+mod webhooks;
+
+use webhooks::PendingDelivery;
+pub use webhooks::{DEFAULT_WEBHOOK_TIMEOUT, HOOK_ID, WebhookConfig};
 
 /// Test-only RSA keys (see `keys/README.md`): they protect nothing.
 pub mod keys {
@@ -123,6 +133,8 @@ pub struct FakeRunner {
 pub struct FakeJob {
     pub id: u64,
     pub run_id: u64,
+    /// 1 for the first attempt; a re-run adds jobs with the next attempt.
+    pub run_attempt: u64,
     pub name: String,
     /// `queued`, `in_progress`, `completed`, ...
     pub status: String,
@@ -138,6 +150,7 @@ impl FakeJob {
         Self {
             id,
             run_id,
+            run_attempt: 1,
             name: format!("job-{id}"),
             status: "queued".into(),
             conclusion: None,
@@ -146,9 +159,16 @@ impl FakeJob {
             runner_name: None,
         }
     }
+
+    /// The same job in another attempt of its run.
+    pub fn with_attempt(mut self, run_attempt: u64) -> Self {
+        self.run_attempt = run_attempt;
+        self
+    }
 }
 
-/// A workflow run.
+/// A workflow run. [`Default`] is a queued `push` run by `octocat` whose head repository was
+/// deleted; set `head_repository` to the repository itself for an ordinary run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FakeWorkflowRun {
     pub id: u64,
@@ -157,6 +177,44 @@ pub struct FakeWorkflowRun {
     /// `owner/name` the code comes from; `None` if that repository was deleted.
     pub head_repository: Option<String>,
     pub triggering_actor: String,
+    /// `queued`, `in_progress`, `waiting`, `completed`, ... (`?status=` filters on it and on
+    /// `conclusion`).
+    pub status: String,
+    pub conclusion: Option<String>,
+    pub run_attempt: u64,
+}
+
+impl Default for FakeWorkflowRun {
+    fn default() -> Self {
+        Self {
+            id: 0,
+            event: "push".into(),
+            head_repository: None,
+            triggering_actor: "octocat".into(),
+            status: "queued".into(),
+            conclusion: None,
+            run_attempt: 1,
+        }
+    }
+}
+
+impl FakeWorkflowRun {
+    /// A queued run started by `event` on code from `head_repository` (`owner/name`).
+    pub fn queued(id: u64, event: &str, head_repository: &str) -> Self {
+        Self {
+            id,
+            event: event.to_owned(),
+            head_repository: Some(head_repository.to_owned()),
+            ..Self::default()
+        }
+    }
+
+    /// The same run with another status (and conclusion, for `completed`).
+    pub fn with_status(mut self, status: &str, conclusion: Option<&str>) -> Self {
+        self.status = status.to_owned();
+        self.conclusion = conclusion.map(str::to_owned);
+        self
+    }
 }
 
 /// A webhook delivery of the App.
@@ -173,6 +231,10 @@ pub struct FakeDelivery {
     pub redelivery: bool,
     pub installation_id: Option<u64>,
     pub repository_id: Option<u64>,
+    /// The body that was (or would have been) POSTed, when the fake knows it: deliveries made
+    /// by [`FakeGitHub::send_webhook`] and [`FakeGitHub::add_delivery_with_payload`] keep it,
+    /// and redelivering them POSTs it again.
+    pub payload: Option<Vec<u8>>,
 }
 
 /// A check run.
@@ -211,6 +273,14 @@ pub struct GitHubState {
     /// When set, the next JIT request registers its runner and then answers this status, as
     /// GitHub sometimes does (5xx after registering).
     pub fail_next_jit_after_registering: Option<u16>,
+    /// Where the App's webhook points; see [`FakeGitHub::set_webhook`].
+    pub webhook: Option<WebhookConfig>,
+    /// How long a delivery waits for the receiver (GitHub: 10 s).
+    pub webhook_timeout: Duration,
+    /// Redeliveries accepted but not yet recorded.
+    pub redeliveries_in_flight: usize,
+    /// Deliveries to POST once the state lock is released.
+    outbox: Vec<PendingDelivery>,
     clock_offset: Duration,
     next_id: u64,
     repo_ids: HashMap<String, u64>,
@@ -303,6 +373,10 @@ impl FakeGitHub {
             runner_groups: HashMap::new(),
             token_ttl: Duration::from_secs(3600),
             fail_next_jit_after_registering: None,
+            webhook: None,
+            webhook_timeout: DEFAULT_WEBHOOK_TIMEOUT,
+            redeliveries_in_flight: 0,
+            outbox: Vec::new(),
             clock_offset: Duration::ZERO,
             next_id: 1000,
             repo_ids: HashMap::new(),
@@ -451,6 +525,18 @@ impl FakeGitHub {
         });
     }
 
+    /// Sets a runner `online` or `offline` (a JIT runner is `offline` until its listener
+    /// connects).
+    pub fn set_runner_status(&self, runner_id: u64, status: &str) {
+        self.with_state(|s| {
+            s.runners
+                .iter_mut()
+                .find(|r| r.id == runner_id)
+                .expect("known runner")
+                .status = status.to_owned();
+        });
+    }
+
     /// Makes the next JIT request register its runner and then answer `status`.
     pub fn fail_next_jit_after_registering(&self, status: u16) {
         self.with_state(|s| s.fail_next_jit_after_registering = Some(status));
@@ -493,7 +579,9 @@ impl FakeGitHub {
         });
     }
 
-    /// Records a webhook delivery; returns its id. Deliveries are listed newest (highest id) first.
+    /// Records a webhook delivery without a payload (nothing is sent); returns its id. Its
+    /// `status` is GitHub's text for `status_code` (`OK` for 2xx, `Invalid HTTP Response: 503`,
+    /// `failed to connect to host` for 0). Deliveries are listed newest (highest id) first.
     pub fn add_delivery(&self, event: &str, action: Option<&str>, status_code: u16) -> u64 {
         self.with_state(|s| {
             let id = s.next_id();
@@ -503,16 +591,13 @@ impl FakeGitHub {
                 guid: format!("0b989ba4-242f-11e5-81e1-{id:012x}"),
                 event: event.to_owned(),
                 action: action.map(str::to_owned),
-                status: if (200..400).contains(&status_code) {
-                    "OK".into()
-                } else {
-                    format!("HTTP {status_code}")
-                },
+                status: webhooks::delivery_status(status_code),
                 status_code,
                 delivered_at: now,
                 redelivery: false,
                 installation_id: None,
                 repository_id: None,
+                payload: None,
             });
             id
         })
@@ -617,6 +702,30 @@ fn routes(
             Box::new(redeliver),
         ),
         (
+            "GET",
+            "/app/installations",
+            Needs::AppJwt,
+            Box::new(actions::list_installations),
+        ),
+        (
+            "GET",
+            "/installation/repositories",
+            Needs::InstallationToken,
+            Box::new(actions::list_installation_repositories),
+        ),
+        (
+            "GET",
+            "/repos/{owner}/{repo}/actions/runs",
+            Needs::InstallationToken,
+            Box::new(actions::list_workflow_runs),
+        ),
+        (
+            "GET",
+            "/repos/{owner}/{repo}/actions/runs/{id}/jobs",
+            Needs::InstallationToken,
+            Box::new(actions::list_run_jobs),
+        ),
+        (
             "POST",
             "/app-manifests/{code}/conversions",
             Needs::Nothing,
@@ -717,14 +826,20 @@ fn routes(
             method,
             &format!("{prefix}{pattern}"),
             move |request, params| {
-                let mut state = state.lock().unwrap();
-                let base = base_url.get().map(String::as_str).unwrap_or("");
-                let response = match authenticate(&state, request, needs) {
-                    Ok(caller) => handler(&mut state, request, params, &caller, base),
-                    Err(response) => response,
+                let (response, outbox) = {
+                    let mut guard = state.lock().unwrap();
+                    let base = base_url.get().map(String::as_str).unwrap_or("");
+                    let response = match authenticate(&guard, request, needs) {
+                        Ok(caller) => handler(&mut guard, request, params, &caller, base),
+                        Err(response) => response,
+                    };
+                    guard.requests_served += 1;
+                    let outbox = std::mem::take(&mut guard.outbox);
+                    (with_common_headers(&guard, response), outbox)
                 };
-                state.requests_served += 1;
-                with_common_headers(&state, response)
+                // Only now, without the lock: the receiver may call the fake back.
+                webhooks::spawn_all(&state, outbox);
+                response
             },
         );
     }
@@ -1236,14 +1351,32 @@ fn redeliver(
     state.redelivery_requests.push(id);
     let new_id = state.next_id();
     let now = state.now();
-    state.deliveries.push(FakeDelivery {
-        id: new_id,
-        redelivery: true,
-        status: "OK".into(),
-        status_code: 200,
-        delivered_at: now,
-        ..original
-    });
+    match (&original.payload, &state.webhook) {
+        // GitHub answers 202 and delivers later: POSTed once the lock is released.
+        (Some(_), Some(config)) => {
+            let pending = PendingDelivery {
+                config: config.clone(),
+                timeout: state.webhook_timeout,
+                delivery: FakeDelivery {
+                    id: new_id,
+                    redelivery: true,
+                    delivered_at: now,
+                    ..original
+                },
+            };
+            state.redeliveries_in_flight += 1;
+            state.outbox.push(pending);
+        }
+        // Nothing to send: record a successful redelivery.
+        _ => state.deliveries.push(FakeDelivery {
+            id: new_id,
+            redelivery: true,
+            status: "OK".into(),
+            status_code: 200,
+            delivered_at: now,
+            ..original
+        }),
+    }
     Response::json(202, &json!({}))
 }
 
@@ -1536,22 +1669,26 @@ fn get_job(
     let Some(job) = state.jobs.get(&(repo.to_ascii_lowercase(), id)) else {
         return github_error(404, "Not Found");
     };
-    Response::json(
-        200,
-        &json!({
-            "id": job.id, "run_id": job.run_id, "run_attempt": 1, "node_id": format!("CR_fake{}", job.id),
-            "head_sha": "f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed", "head_branch": "main",
-            "url": format!("https://api.github.com/repos/{repo}/actions/jobs/{}", job.id),
-            "html_url": format!("https://github.com/{repo}/actions/runs/{}/job/{}", job.run_id, job.id),
-            "status": job.status, "conclusion": job.conclusion, "name": job.name,
-            "workflow_name": "CI", "labels": job.labels, "runner_id": job.runner_id,
-            "runner_name": job.runner_name,
-            "runner_group_id": job.runner_id.map(|_| 1), "runner_group_name": job.runner_id.map(|_| "Default"),
-            "created_at": "2026-01-01T00:00:00Z", "started_at": "2026-01-01T00:00:01Z",
-            "completed_at": if job.status == "completed" { json!("2026-01-01T00:10:00Z") } else { Value::Null },
-            "steps": [],
-        }),
-    )
+    Response::json(200, &job_json(&repo, job))
+}
+
+/// A job as GitHub shows it, alone or in a run's list.
+fn job_json(repo: &str, job: &FakeJob) -> Value {
+    json!({
+        "id": job.id, "run_id": job.run_id, "run_attempt": job.run_attempt,
+        "run_url": format!("https://api.github.com/repos/{repo}/actions/runs/{}", job.run_id),
+        "node_id": format!("CR_fake{}", job.id),
+        "head_sha": "f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed", "head_branch": "main",
+        "url": format!("https://api.github.com/repos/{repo}/actions/jobs/{}", job.id),
+        "html_url": format!("https://github.com/{repo}/actions/runs/{}/job/{}", job.run_id, job.id),
+        "status": job.status, "conclusion": job.conclusion, "name": job.name,
+        "workflow_name": "CI", "labels": job.labels, "runner_id": job.runner_id,
+        "runner_name": job.runner_name,
+        "runner_group_id": job.runner_id.map(|_| 1), "runner_group_name": job.runner_id.map(|_| "Default"),
+        "created_at": "2026-01-01T00:00:00Z", "started_at": "2026-01-01T00:00:01Z",
+        "completed_at": if job.status == "completed" { json!("2026-01-01T00:10:00Z") } else { Value::Null },
+        "steps": [],
+    })
 }
 
 fn get_workflow_run(
@@ -1575,24 +1712,27 @@ fn get_workflow_run(
     else {
         return github_error(404, "Not Found");
     };
-    let repository_id = state.repo_id(&repo);
+    Response::json(200, &workflow_run_json(state, &repo, &run))
+}
+
+/// A workflow run as GitHub shows it, alone or in a repository's list.
+fn workflow_run_json(state: &mut GitHubState, repo: &str, run: &FakeWorkflowRun) -> Value {
+    let repository_id = state.repo_id(repo);
     let head = run.head_repository.as_ref().map(|full_name| {
         let id = state.repo_id(full_name);
         json!({ "id": id, "full_name": full_name, "fork": id != repository_id })
     });
-    Response::json(
-        200,
-        &json!({
-            "id": run.id, "name": "CI", "event": run.event, "status": "queued", "conclusion": null,
-            "run_attempt": 1, "head_sha": "f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed",
-            "path": format!("{repo}/.github/workflows/ci.yml@refs/heads/main"),
-            "repository": { "id": repository_id, "full_name": repo, "fork": false },
-            "head_repository_id": head.as_ref().map(|h| h["id"].clone()),
-            "head_repository": head,
-            "actor": { "login": run.triggering_actor, "id": 1, "type": "User" },
-            "triggering_actor": { "login": run.triggering_actor, "id": 1, "type": "User" },
-        }),
-    )
+    json!({
+        "id": run.id, "name": "CI", "event": run.event, "status": run.status,
+        "conclusion": run.conclusion, "run_attempt": run.run_attempt,
+        "head_sha": "f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed",
+        "path": format!("{repo}/.github/workflows/ci.yml@refs/heads/main"),
+        "repository": { "id": repository_id, "full_name": repo, "fork": false },
+        "head_repository_id": head.as_ref().map(|h| h["id"].clone()),
+        "head_repository": head,
+        "actor": { "login": run.triggering_actor, "id": 1, "type": "User" },
+        "triggering_actor": { "login": run.triggering_actor, "id": 1, "type": "User" },
+    })
 }
 
 fn check_run_json(check_run: &FakeCheckRun) -> Value {

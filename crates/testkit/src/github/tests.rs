@@ -6,7 +6,7 @@ fn jwt(key_pem: &str, iat: i64, exp: i64, iss: Value) -> String {
     jsonwebtoken::encode(&jsonwebtoken::Header::new(Algorithm::RS256), &claims, &key).unwrap()
 }
 
-fn valid_jwt() -> String {
+pub(super) fn valid_jwt() -> String {
     let now = Timestamp::now().as_second();
     jwt(
         keys::APP_PRIVATE_KEY_PKCS1,
@@ -215,4 +215,212 @@ async fn runners_paginate_with_link_headers() {
     )
     .await;
     assert_eq!(message(expired).await, (401, "Bad credentials".to_owned()));
+}
+
+/// A token of `installation`, narrowed to `repositories` when given, valid for a minute.
+fn insert_token(fake: &FakeGitHub, installation: u64, repositories: Option<&[&str]>) -> String {
+    fake.with_state(|s| {
+        let token = format!("ghs_test_{}", s.tokens.len());
+        s.tokens.insert(
+            token.clone(),
+            IssuedToken {
+                token: token.clone(),
+                installation_id: installation,
+                expires_at: s.now().checked_add(Duration::from_secs(60)).unwrap(),
+                repositories: repositories.map(|r| r.iter().map(|n| n.to_string()).collect()),
+                permissions: s.installations[&installation].permissions.clone(),
+                revoked: false,
+            },
+        );
+        token
+    })
+}
+
+#[tokio::test]
+async fn list_endpoints_clamp_per_page_to_100() {
+    let fake = FakeGitHub::start();
+    for id in 1..=130 {
+        fake.add_installation(id, &format!("org-{id}"), &[]);
+    }
+    let base = fake.base_url();
+    let first = get(
+        &format!("{base}/app/installations?per_page=500"),
+        Some(&valid_jwt()),
+        true,
+    )
+    .await;
+    let link = first.headers()["link"].to_str().unwrap().to_owned();
+    assert!(
+        link.contains(&format!(
+            "<{base}/app/installations?per_page=100&page=2>; rel=\"next\""
+        )),
+        "{link}"
+    );
+    let body: Value = first.json().await.unwrap();
+    assert_eq!(body.as_array().unwrap().len(), 100);
+    assert_eq!(body[0]["account"]["login"], "org-1");
+    let second: Value = get(
+        &format!("{base}/app/installations?per_page=100&page=2"),
+        Some(&valid_jwt()),
+        true,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(second.as_array().unwrap().len(), 30);
+    // GitHub's default page is 30.
+    let default: Value = get(
+        &format!("{base}/app/installations"),
+        Some(&valid_jwt()),
+        true,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(default.as_array().unwrap().len(), 30);
+}
+
+#[tokio::test]
+async fn list_endpoints_check_the_credential_they_need() {
+    let fake = FakeGitHub::start();
+    fake.add_installation(7, "octo-org", &["octo-org/repo"]);
+    let token = insert_token(&fake, 7, None);
+    let base = fake.base_url();
+    let installations = format!("{base}/app/installations");
+    let repositories = format!("{base}/installation/repositories");
+    let runs = format!("{base}/repos/octo-org/repo/actions/runs");
+    let jobs = format!("{base}/repos/octo-org/repo/actions/runs/1/jobs");
+
+    // No credential.
+    for url in [&repositories, &runs, &jobs] {
+        let (status, text) = message(get(url, None, true).await).await;
+        assert_eq!(
+            (status, text.as_str()),
+            (401, "Requires authentication"),
+            "{url}"
+        );
+    }
+    let (status, _) = message(get(&installations, None, true).await).await;
+    assert_eq!(status, 401);
+    // A token nobody issued.
+    for url in [&repositories, &runs, &jobs] {
+        let (status, text) = message(get(url, Some("ghs_forged"), true).await).await;
+        assert_eq!((status, text.as_str()), (401, "Bad credentials"), "{url}");
+    }
+    // The wrong kind of credential.
+    let (status, _) = message(get(&installations, Some(&token), true).await).await;
+    assert_eq!(status, 401);
+    let (status, _) = message(get(&runs, Some(&valid_jwt()), true).await).await;
+    assert_eq!(status, 403);
+    // The right one.
+    assert_eq!(
+        get(&installations, Some(&valid_jwt()), true).await.status(),
+        200
+    );
+    let body: Value = get(&runs, Some(&token), true).await.json().await.unwrap();
+    assert_eq!(body, json!({ "total_count": 0, "workflow_runs": [] }));
+}
+
+#[tokio::test]
+async fn installation_tokens_see_only_their_repositories() {
+    let fake = FakeGitHub::start();
+    fake.add_installation(7, "octo-org", &["octo-org/one", "octo-org/two"]);
+    fake.add_installation(8, "other-org", &["other-org/three"]);
+    fake.add_workflow_run(
+        "other-org/three",
+        FakeWorkflowRun::queued(1, "push", "other-org/three"),
+    );
+    fake.add_job("other-org/three", FakeJob::queued(10, 1, &["self-hosted"]));
+    let base = fake.base_url();
+    let names = |body: &Value| -> Vec<String> {
+        body["repositories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["full_name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let all = insert_token(&fake, 7, None);
+    let body: Value = get(
+        &format!("{base}/installation/repositories"),
+        Some(&all),
+        true,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(body["total_count"], 2);
+    assert_eq!(names(&body), ["octo-org/one", "octo-org/two"]);
+
+    let narrowed = insert_token(&fake, 7, Some(&["two"]));
+    let body: Value = get(
+        &format!("{base}/installation/repositories"),
+        Some(&narrowed),
+        true,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(names(&body), ["octo-org/two"]);
+
+    // Another installation's repository is invisible, runs and jobs alike.
+    for path in [
+        "/repos/other-org/three/actions/runs",
+        "/repos/other-org/three/actions/runs/1/jobs",
+        "/repos/nobody/nothing/actions/runs",
+    ] {
+        let (status, text) = message(get(&format!("{base}{path}"), Some(&all), true).await).await;
+        assert_eq!((status, text.as_str()), (404, "Not Found"), "{path}");
+    }
+    let own = insert_token(&fake, 8, None);
+    let body: Value = get(
+        &format!("{base}/repos/other-org/three/actions/runs/1/jobs"),
+        Some(&own),
+        true,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(body["total_count"], 1);
+    assert_eq!(body["jobs"][0]["run_attempt"], 1);
+}
+
+#[tokio::test]
+async fn run_jobs_filter_latest_or_all_attempts() {
+    let fake = FakeGitHub::start();
+    fake.add_installation(7, "octo-org", &["octo-org/repo"]);
+    fake.add_job("octo-org/repo", FakeJob::queued(1, 5, &["a"]));
+    fake.add_job(
+        "octo-org/repo",
+        FakeJob::queued(2, 5, &["a"]).with_attempt(2),
+    );
+    fake.add_job(
+        "octo-org/repo",
+        FakeJob::queued(3, 5, &["a"]).with_attempt(2),
+    );
+    let token = insert_token(&fake, 7, None);
+    let base = fake.base_url();
+    let ids = |body: Value| -> Vec<u64> {
+        body["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["id"].as_u64().unwrap())
+            .collect()
+    };
+    let url = format!("{base}/repos/octo-org/repo/actions/runs/5/jobs");
+    let latest = get(&url, Some(&token), true).await.json().await.unwrap();
+    assert_eq!(ids(latest), [2, 3]);
+    let all = get(&format!("{url}?filter=all"), Some(&token), true)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ids(all), [1, 2, 3]);
 }
