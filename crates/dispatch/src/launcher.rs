@@ -531,7 +531,20 @@ impl Launcher {
     /// job, then cancel the HF Job.
     async fn tear_down(&self, record: &JobRecord) -> Result<Outcome, Failure> {
         let repo = record.key.repo.as_str();
-        if let (Some(runner_id), Some(installation)) = (record.runner_id, record.installation_id) {
+        let mut runner_id = record.runner_id;
+        // An adopted record, or a launch stopped mid-call, knows only the runner's name.
+        if let (None, Some(name), Some(installation)) =
+            (runner_id, &record.runner_name, record.installation_id)
+        {
+            runner_id = self
+                .github
+                .runners(installation, repo, name)
+                .await?
+                .into_iter()
+                .find(|r| &r.name == name)
+                .map(|r| r.id);
+        }
+        if let (Some(runner_id), Some(installation)) = (runner_id, record.installation_id) {
             match self
                 .github
                 .delete_runner(installation, repo, runner_id)

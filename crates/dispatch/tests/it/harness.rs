@@ -170,6 +170,64 @@ impl Env {
         dispatcher
     }
 
+    pub fn settings(&self) -> dispatch::config::Settings {
+        config::load(&Sources {
+            env: self.settings_env(),
+            ..Default::default()
+        })
+        .expect("valid settings")
+    }
+
+    /// A reconciler beside the running service, on the same store and fakes, whose passes
+    /// the test makes one at a time (the service's own runs only every hour in these tests).
+    pub fn reconciler(
+        &self,
+        tune: impl FnOnce(&mut dispatch::reconciler::ReconcileSettings),
+    ) -> (
+        dispatch::reconciler::Reconciler,
+        Arc<dispatch::health::Health>,
+    ) {
+        let settings = self.settings();
+        let parts = dispatch::service::build_parts(&settings).expect("parts");
+        let mut tuned = dispatch::service::tuning(&settings).reconcile;
+        tune(&mut tuned);
+        let reconciler = dispatch::reconciler::Reconciler::new(
+            Arc::new(self.store()),
+            parts.github,
+            parts.hf,
+            parts.health.clone(),
+            tuned,
+            Arc::new(tokio::sync::Notify::new()),
+        );
+        (reconciler, parts.health)
+    }
+
+    /// A delivery sweeper beside the running service, on the same store and fakes.
+    pub fn sweeper(
+        &self,
+        tune: impl FnOnce(&mut dispatch::sweeper::SweepSettings),
+    ) -> dispatch::sweeper::DeliverySweeper {
+        let settings = self.settings();
+        let parts = dispatch::service::build_parts(&settings).expect("parts");
+        let mut tuned = dispatch::service::tuning(&settings).sweep;
+        tune(&mut tuned);
+        dispatch::sweeper::DeliverySweeper::new(
+            Arc::new(self.store()),
+            parts.github,
+            tuned,
+            Arc::new(tokio::sync::Notify::new()),
+        )
+    }
+
+    /// Starts the service with its own reconciler and sweeper idle: tests drive passes.
+    pub async fn start_quiet(&self) -> Dispatcher {
+        self.start_tuned(BTreeMap::new(), |tuning| {
+            tuning.reconcile.interval = Duration::from_secs(3600);
+            tuning.sweep.interval = Duration::from_secs(3600);
+        })
+        .await
+    }
+
     /// A queued job known to GitHub, and its delivery.
     pub fn queued_job(&self, job_id: u64, labels: &[&str]) -> WorkflowJob {
         self.github
@@ -230,6 +288,22 @@ impl Env {
             run_attempt: 1,
         };
         self.store().get(&key).await.unwrap()
+    }
+
+    /// Waits until job `job_id`'s record satisfies `check`.
+    pub async fn wait_for(&self, job_id: u64, check: impl Fn(&JobRecord) -> bool) -> JobRecord {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let last = self.record(job_id).await;
+            if let Some(record) = last.as_ref().filter(|r| check(r)) {
+                return record.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "job {job_id} never got there; last record: {last:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
     }
 
     pub async fn wait_for_state(&self, job_id: u64, state: State) -> JobRecord {

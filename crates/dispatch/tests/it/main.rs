@@ -3,4 +3,5 @@
 
 mod flows;
 mod harness;
+mod recovery;
 mod secrets;
