@@ -219,13 +219,29 @@ impl Env {
         )
     }
 
-    /// Starts the service with its own reconciler and sweeper idle: tests drive passes.
+    /// Starts the service with its own reconciler and sweeper idle: tests drive passes. The
+    /// sweeper's pass at start is over when this returns.
     pub async fn start_quiet(&self) -> Dispatcher {
-        self.start_tuned(BTreeMap::new(), |tuning| {
-            tuning.reconcile.interval = Duration::from_secs(3600);
-            tuning.sweep.interval = Duration::from_secs(3600);
+        let log_reads = || {
+            self.github
+                .server
+                .requests_to("GET", &self.github.path("/app/hook/deliveries"))
+                .len()
+        };
+        let before = log_reads();
+        let dispatcher = self
+            .start_tuned(BTreeMap::new(), |tuning| {
+                tuning.reconcile.interval = Duration::from_secs(3600);
+                tuning.sweep.interval = Duration::from_secs(3600);
+            })
+            .await;
+        wait_until("the sweeper's pass at start", || async {
+            log_reads() > before
         })
-        .await
+        .await;
+        // The pass reads the log, then acts; give it the moment it needs.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        dispatcher
     }
 
     /// A queued job known to GitHub, and its delivery.

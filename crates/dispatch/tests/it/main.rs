@@ -5,3 +5,4 @@ mod flows;
 mod harness;
 mod recovery;
 mod secrets;
+mod sweeper;
