@@ -54,3 +54,36 @@ proptest! {
         prop_assert_eq!(decode(&encoded), Some(text));
     }
 }
+
+#[test]
+fn labels_read_back_into_the_job_they_serve() {
+    let facts = JobFacts {
+        key: JobKey {
+            repo: "my_org/ml.rs".into(),
+            job_id: 5_000_000_001,
+            run_attempt: 2,
+        },
+        run_id: 9_000_000_001,
+        installation_id: Some(42),
+        labels: vec![],
+        workflow_name: None,
+        job_name: None,
+    };
+    let record = JobRecord::new(&facts, 0);
+    let labels = for_record(&record, "ferry-9-5-2-abcdef");
+    let served = served(&labels).unwrap();
+    assert_eq!(served.key, facts.key);
+    assert_eq!(
+        (served.run_id, served.installation_id),
+        (9_000_000_001, Some(42))
+    );
+    assert_eq!(served.runner_name, "ferry-9-5-2-abcdef");
+    assert_eq!(runner_of(&labels).as_deref(), Some("ferry-9-5-2-abcdef"));
+    // Not Ferry's, or incomplete: nothing to adopt.
+    let mut foreign = labels.clone();
+    foreign.remove(MANAGED_BY.0);
+    assert_eq!(super::served(&foreign), None);
+    let mut partial = labels.clone();
+    partial.remove(JOB);
+    assert_eq!(super::served(&partial), None);
+}

@@ -85,6 +85,12 @@ fn transitions_table() {
         (Running, Observation::Queued, Running),
         (Cancelling, in_progress("ferry-ours"), Cancelling),
         (Cancelling, completed(None), Cancelling),
+        (Replacing, in_progress("ferry-ours"), Running),
+        (Replacing, completed(Some("ferry-ours")), Finished),
+        (Replacing, completed(None), Cancelling),
+        (Paused, in_progress("other"), Running),
+        (Paused, completed(None), Cancelled),
+        (Paused, Observation::Queued, Paused),
     ];
     for (from, observation, to) in cases {
         let current = in_state(from);
@@ -179,4 +185,101 @@ fn worker_outcomes() {
     let finished = torn_down(&attached, None, 7);
     assert_eq!(finished.state, State::Cancelled);
     assert_eq!(fail(&attached, "cannot cancel", 8).state, State::Cancelled);
+}
+
+fn launched_once() -> JobRecord {
+    let launching = claim(&queued(), 0, 1000, || "ferry-r1".into()).unwrap();
+    launched(&launching, "hf-1", Some(7), 5)
+}
+
+#[test]
+fn every_claim_raises_the_fencing_token_and_renewal_needs_it() {
+    let first = claim(&queued(), 0, 100, || "ferry-r".into()).unwrap();
+    assert_eq!(first.lease_token, 1);
+    let second = claim(&first, 100, 100, || unreachable!()).unwrap();
+    assert_eq!(second.lease_token, 2);
+    // The first claimant can no longer renew; the second can, while the state holds.
+    assert_eq!(renew(&second, 1, State::Launching, 500, 150), None);
+    let renewed = renew(&second, 2, State::Launching, 500, 150).unwrap();
+    assert_eq!(renewed.lease_until_ms, Some(500));
+    let mut moved_on = second.clone();
+    moved_on.state = State::Cancelling;
+    assert_eq!(renew(&moved_on, 2, State::Launching, 500, 150), None);
+}
+
+#[test]
+fn a_launch_counts_once_however_often_it_is_recorded() {
+    let done = launched_once();
+    assert_eq!((done.launches, done.launched_ms), (1, Some(5)));
+    let again = launched(&done, "hf-1", None, 9);
+    assert_eq!((again.launches, again.launched_ms), (1, Some(5)));
+}
+
+#[test]
+fn a_replacement_tears_down_then_queues_until_the_last_launch_then_fails() {
+    let done = launched_once();
+    assert_eq!(replace(&queued(), "why", 10), None, "only launched runners");
+    let replacing = replace(&done, "the runner was not online within 10m", 10).unwrap();
+    assert_eq!(replacing.state, State::Replacing);
+    assert!(replacing.state.needs_work());
+    let requeued = replaced(&replacing, 3, 20);
+    assert_eq!(requeued.state, State::Queued);
+    assert_eq!(
+        requeued.runner_name, None,
+        "a new runner name at the next claim"
+    );
+    assert_eq!(
+        (requeued.hf_job_id.as_deref(), requeued.runner_id),
+        (None, None)
+    );
+    assert_eq!(requeued.abandoned_hf_jobs, ["hf-1"]);
+    assert_eq!(requeued.not_before_ms, 20);
+
+    let mut last = launched_once();
+    last.launches = 3;
+    let gave_up = replaced(&replace(&last, "its HF Job ended", 10).unwrap(), 3, 20);
+    assert_eq!(gave_up.state, State::Failed);
+    assert_eq!(
+        gave_up.reason.as_deref(),
+        Some("gave up after 3 HF Jobs: its HF Job ended")
+    );
+}
+
+#[test]
+fn a_taken_runner_queues_the_job_without_teardown() {
+    let done = launched_once();
+    let requeued = runner_taken(&done, "octo/ml job 2 attempt 1", 3, 10).unwrap();
+    assert_eq!(requeued.state, State::Queued);
+    assert_eq!(requeued.abandoned_hf_jobs, ["hf-1"]);
+    assert!(requeued.reason.unwrap().contains("took another job"));
+    assert_eq!(runner_taken(&queued(), "x", 3, 10), None);
+    let mut last = launched_once();
+    last.launches = 3;
+    assert_eq!(
+        runner_taken(&last, "x", 3, 10).unwrap().state,
+        State::Failed
+    );
+}
+
+#[test]
+fn credential_trouble_pauses_and_a_pass_resumes() {
+    let launching = claim(&queued(), 0, 1000, || "ferry-r".into()).unwrap();
+    let paused = pause(&launching, "HF refused our credentials", 5);
+    assert_eq!(paused.state, State::Paused);
+    assert_eq!(paused.lease_until_ms, None);
+    assert_eq!(paused.attempts, launching.attempts, "not a failed attempt");
+    assert!(!paused.state.needs_work(), "workers leave it until a pass");
+    let resumed = resume(&paused, 50).unwrap();
+    assert_eq!((resumed.state, resumed.not_before_ms), (State::Queued, 50));
+    assert_eq!(resume(&resumed, 60), None);
+}
+
+#[test]
+fn a_job_github_does_not_hold_for_runners_yet_is_deferred_not_failed() {
+    let launching = claim(&queued(), 0, 1000, || "ferry-r".into()).unwrap();
+    let deferred = defer(&launching, "waiting", 900, 5);
+    assert_eq!(
+        (deferred.state, deferred.not_before_ms, deferred.attempts),
+        (State::Queued, 900, launching.attempts)
+    );
 }

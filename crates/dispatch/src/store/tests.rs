@@ -200,3 +200,102 @@ fn opening_an_unwritable_directory_names_the_path() {
     let error = SqliteStore::open(&file, Box::new(|_| String::new())).unwrap_err();
     assert!(error.to_string().contains("not-a-dir"), "{error}");
 }
+
+#[tokio::test]
+async fn a_fenced_write_lands_only_for_the_latest_claim() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    store
+        .ingest(
+            "d-1",
+            "workflow_job",
+            Some((facts(1), Observation::Queued)),
+            0,
+        )
+        .await
+        .unwrap();
+    let first = store.claim_next(0, 100).await.unwrap().unwrap();
+    // The first claimant stalls past its lease; a second one takes over.
+    let second = store.claim_next(100, 100).await.unwrap().unwrap();
+    assert_eq!((first.lease_token, second.lease_token), (1, 2));
+    let stale = store
+        .update_fenced(
+            &first.key,
+            first.lease_token,
+            Box::new(|r| Some(crate::machine::fail(r, "late", 150))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stale, Fenced::Lost);
+    let current = store
+        .update_fenced(
+            &second.key,
+            second.lease_token,
+            Box::new(|r| Some(crate::machine::launched(r, "hf-1", Some(3), 150))),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(current, Fenced::Written(ref r) if r.state == State::Launched));
+    assert_eq!(
+        store.get(&first.key).await.unwrap().unwrap().state,
+        State::Launched
+    );
+}
+
+#[tokio::test]
+async fn a_record_of_the_first_schema_reads_and_a_newer_one_is_refused() {
+    // As the first release stored it: no version, no fencing token, no launch count.
+    let v1 = r#"{"key":{"repo":"octo/ml","job_id":7,"run_attempt":1},"run_id":77,
+        "installation_id":42,"labels":["hf-jobs-cpu-basic"],"workflow_name":null,
+        "job_name":null,"state":"launched","runner_name":"ferry-77-7-1-abcdef","runner_id":3,
+        "hf_job_id":"hf-9","taken_by":null,"conclusion":null,"reason":null,"attempts":1,
+        "not_before_ms":0,"lease_until_ms":null,"created_ms":0,"updated_ms":5}"#;
+    let record = codec::decode(v1).unwrap();
+    assert_eq!(record.state, State::Launched);
+    assert_eq!((record.lease_token, record.launches), (0, 0));
+    assert!(record.abandoned_hf_jobs.is_empty());
+    // Written back in the current form, and read again unchanged.
+    let written = codec::encode(&record).unwrap();
+    assert!(written.contains(&format!("\"v\":{}", codec::CURRENT_VERSION)));
+    assert_eq!(codec::decode(&written).unwrap(), record);
+    let newer = written.replacen(&format!("\"v\":{}", codec::CURRENT_VERSION), "\"v\":99", 1);
+    let refused = codec::decode(&newer).unwrap_err();
+    assert!(refused.contains("newer Ferry"), "{refused}");
+}
+
+#[tokio::test]
+async fn adoption_paused_jobs_meta_and_delivery_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    assert!(store.is_empty().await.unwrap());
+    let mut record = JobRecord::new(&facts(5), 0);
+    record.state = State::Paused;
+    assert!(store.adopt(record.clone()).await.unwrap());
+    assert!(
+        !store.adopt(record.clone()).await.unwrap(),
+        "never over a record"
+    );
+    assert!(!store.is_empty().await.unwrap());
+    let resumed = store
+        .update_all_in(State::Paused, Box::new(|r| crate::machine::resume(r, 10)))
+        .await
+        .unwrap();
+    assert_eq!(resumed, 1);
+    assert_eq!(
+        store.get(&record.key).await.unwrap().unwrap().state,
+        State::Queued
+    );
+    assert_eq!(store.active(0).await.unwrap().len(), 1);
+
+    assert_eq!(store.get_meta("cursor").await.unwrap(), None);
+    store.put_meta("cursor", "12").await.unwrap();
+    store.put_meta("cursor", "13").await.unwrap();
+    assert_eq!(
+        store.get_meta("cursor").await.unwrap().as_deref(),
+        Some("13")
+    );
+
+    assert!(!store.delivery_seen("g-1").await.unwrap());
+    store.ingest("g-1", "workflow_job", None, 0).await.unwrap();
+    assert!(store.delivery_seen("g-1").await.unwrap());
+}

@@ -535,4 +535,36 @@ async fn check_signs_in_to_both_services_and_names_what_fails() {
         !format!("{lines:?}").contains("hf_wrong"),
         "the token is never echoed"
     );
+
+    // With the namespace given, the token is still tried for real, and the line names it.
+    let lines = dispatch::service::check(&settings(&[
+        ("HF_TOKEN", "hf_wrong"),
+        ("HF_NAMESPACE", NAMESPACE),
+    ]))
+    .await;
+    let hf = lines.iter().find(|l| l.what == "HF Jobs").unwrap();
+    assert!(
+        hf.result.as_ref().is_err_and(|e| e.starts_with("HF_TOKEN")),
+        "{hf:?}"
+    );
+    // The App signs in and lists its installations.
+    let lines = dispatch::service::check(&settings(&[])).await;
+    let github = lines.iter().find(|l| l.what == "GitHub App").unwrap();
+    assert!(
+        github
+            .result
+            .as_ref()
+            .is_ok_and(|text| text.contains("1 installation")),
+        "{github:?}"
+    );
+    let other_key = testkit::github::keys::OTHER_PRIVATE_KEY_PKCS1.replace('\n', "\\n");
+    let lines = dispatch::service::check(&settings(&[("GH_APP_PRIVATE_KEY", &other_key)])).await;
+    let github = lines.iter().find(|l| l.what == "GitHub App").unwrap();
+    assert!(
+        github
+            .result
+            .as_ref()
+            .is_err_and(|e| e.contains("GH_APP_PRIVATE_KEY")),
+        "{github:?}"
+    );
 }
