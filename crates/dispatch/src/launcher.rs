@@ -93,6 +93,13 @@ pub fn runner_name(record: &JobRecord) -> String {
     )
 }
 
+/// The job a runner name was made for: `(job id, run attempt)` from [`runner_name`]'s form.
+pub fn runner_job(name: &str) -> Option<(u64, u64)> {
+    let mut parts = name.strip_prefix("ferry-")?.split('-');
+    let (_run, job, attempt) = (parts.next()?, parts.next()?, parts.next()?);
+    Some((job.parse().ok()?, attempt.parse().ok()?))
+}
+
 /// The launch workers.
 pub struct Launcher {
     store: Arc<dyn Store>,

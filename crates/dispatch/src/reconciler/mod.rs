@@ -25,7 +25,7 @@ use tracing::{info, warn};
 
 use crate::health::{Health, Problem, Service};
 use crate::hf_labels;
-use crate::launcher::now_ms;
+use crate::launcher::{now_ms, runner_job};
 use crate::machine;
 use crate::model::{JobFacts, JobKey, JobRecord, Observation, State};
 use crate::ports::{GitHubPort, HfJob, HfPort, JobStatus, RegisteredRunner, RunnerRemoval};
@@ -471,9 +471,16 @@ impl Reconciler {
         for (repo, listed) in runners {
             let Some(listed) = listed else { continue };
             for runner in listed.iter().filter(|r| !r.busy) {
-                let record = by_runner.get(runner.name.as_str()).copied();
+                // Read afresh: a launch may have registered this runner after the pass began.
+                let record = match self.owner_of(repo, &runner.name, &by_runner).await {
+                    Ok(record) => record,
+                    Err(e) => {
+                        report.errors.push(format!("store: {e}"));
+                        continue;
+                    }
+                };
                 // Launches, replacements and teardowns own their runner.
-                if record.is_some_and(|r| {
+                if record.as_ref().is_some_and(|r| {
                     matches!(
                         r.state,
                         State::Queued
@@ -481,27 +488,33 @@ impl Reconciler {
                             | State::Launched
                             | State::Replacing
                             | State::Cancelling
+                            | State::Paused
                     )
                 }) {
                     continue;
                 }
-                let quiet_since = record.map(|r| r.launched_ms.unwrap_or(r.updated_ms));
+                let quiet_since = record
+                    .as_ref()
+                    .map(|r| r.launched_ms.unwrap_or(r.updated_ms));
                 let host = hf_by_runner.get(&runner.name).copied();
                 let retire = if runner.online {
                     // Spare: its own job went to another runner, or is over.
                     quiet_since.is_some_and(|at| now - at >= idle)
                 } else {
-                    host.is_none() && record.is_none_or(|r| now - r.updated_ms >= grace)
+                    // No record at all, read after the listing: a lost store's runner.
+                    host.is_none() && record.as_ref().is_none_or(|r| now - r.updated_ms >= grace)
                 };
                 if !retire {
                     continue;
                 }
-                let Some(installation) = record.and_then(|r| r.installation_id).or_else(|| {
-                    records
-                        .iter()
-                        .find(|r| &r.key.repo == repo)?
-                        .installation_id
-                }) else {
+                let Some(installation) =
+                    record.as_ref().and_then(|r| r.installation_id).or_else(|| {
+                        records
+                            .iter()
+                            .find(|r| &r.key.repo == repo)?
+                            .installation_id
+                    })
+                else {
                     continue;
                 };
                 match self
@@ -535,8 +548,16 @@ impl Reconciler {
             let Some(served) = hf_labels::served(&job.labels) else {
                 continue;
             };
-            let Some(record) = by_key.get(&served.key) else {
+            if !by_key.contains_key(&served.key) {
                 continue;
+            }
+            let record = match self.store.get(&served.key).await {
+                Ok(Some(record)) => record,
+                Ok(None) => continue,
+                Err(e) => {
+                    report.errors.push(format!("store: {e}"));
+                    continue;
+                }
             };
             let abandoned = record.abandoned_hf_jobs.contains(&job.id);
             if !(record.state.is_terminal() || abandoned) || now - record.updated_ms < grace {
@@ -570,6 +591,29 @@ impl Reconciler {
             }
             self.cancel(job, report).await;
         }
+    }
+
+    /// The record a runner belongs to, read now: by the name it was made for, or by the job
+    /// its name was made from. A runner is registered only after its record's claim is
+    /// stored, so a runner listed before this read whose record is missing is orphaned.
+    async fn owner_of(
+        &self,
+        repo: &str,
+        runner: &str,
+        by_runner: &HashMap<&str, &JobRecord>,
+    ) -> Result<Option<JobRecord>, crate::store::StoreError> {
+        let key = match by_runner.get(runner) {
+            Some(record) => record.key.clone(),
+            None => match runner_job(runner) {
+                Some((job_id, run_attempt)) => JobKey {
+                    repo: repo.to_owned(),
+                    job_id,
+                    run_attempt,
+                },
+                None => return Ok(None),
+            },
+        };
+        self.store.get(&key).await
     }
 
     async fn cancel(&self, job: &HfJob, report: &mut PassReport) {

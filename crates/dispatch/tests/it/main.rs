@@ -5,4 +5,5 @@ mod flows;
 mod harness;
 mod recovery;
 mod secrets;
+mod soak;
 mod sweeper;
