@@ -15,6 +15,9 @@ use url::Url;
 use crate::buckets::Uploader;
 use crate::error::{self, Error};
 
+/// The longest `Retry-After` the client waits out by itself; a longer one comes back to the
+/// caller as [`Error::RateLimited`] with the wait it asked for.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// Where the public Hub lives; `HF_ENDPOINT` overrides it in binaries, never here.
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 
@@ -276,7 +279,8 @@ impl HfClient {
         self.inner.token.as_ref()
     }
 
-    /// Sends the request built by `make` and retries it as Python's `http_backoff` does:
+    /// Sends the request built by `make` and retries it as Python's `http_backoff` does
+    /// (a 429 asking for more than [`MAX_RETRY_AFTER`] is returned at once instead):
     /// on 408, 429, 5xx and network failures, pausing by [`HfClientBuilder::retry_backoff`].
     /// Answers are returned unchecked, so callers can read error bodies (a batch's 422).
     pub(crate) async fn send_with_retries(
@@ -293,10 +297,11 @@ impl HfClient {
                 (Ok(response), Some(pause)) => {
                     let status = response.status().as_u16();
                     match status {
-                        429 => Some(
-                            error::retry_after(response.headers())
-                                .map_or(pause, |d| d + Duration::from_secs(1)),
-                        ),
+                        // A long wait is the caller's to schedule, not a sleep in here.
+                        429 => match error::retry_after(response.headers()) {
+                            Some(asked) if asked > MAX_RETRY_AFTER => None,
+                            asked => Some(asked.map_or(pause, |d| d + Duration::from_secs(1))),
+                        },
                         408 | 500 | 502 | 503 | 504 => Some(pause),
                         _ => None,
                     }

@@ -246,9 +246,28 @@ pub fn not_needed(
     touched(next, now_ms)
 }
 
+/// GitHub cancels a job that waited 24 hours for a runner: waiting longer is pointless.
+pub const QUEUE_LIFETIME_MS: i64 = 24 * 3600 * 1000;
+
+fn outlived(current: &JobRecord, now_ms: i64) -> Option<JobRecord> {
+    (now_ms - current.created_ms >= QUEUE_LIFETIME_MS).then(|| {
+        let mut next = current.clone();
+        next.lease_until_ms = None;
+        next.state = State::Failed;
+        next.reason = Some(format!(
+            "gave up after 24 hours, as GitHub does: {}",
+            current.reason.as_deref().unwrap_or("the job never started")
+        ));
+        touched(next, now_ms)
+    })
+}
+
 /// GitHub does not hold the job for a runner yet (`waiting`, `pending`, `requested`): look
 /// again at `retry_at_ms`. Not a failed attempt: the job's own lifetime bounds the waiting.
 pub fn defer(current: &JobRecord, reason: &str, retry_at_ms: i64, now_ms: i64) -> JobRecord {
+    if let Some(expired) = outlived(current, now_ms) {
+        return expired;
+    }
     let mut next = current.clone();
     next.lease_until_ms = None;
     next.reason = Some(reason.to_owned());
@@ -274,6 +293,9 @@ pub fn pause(current: &JobRecord, reason: &str, now_ms: i64) -> JobRecord {
 pub fn resume(current: &JobRecord, now_ms: i64) -> Option<JobRecord> {
     if current.state != State::Paused {
         return None;
+    }
+    if let Some(expired) = outlived(current, now_ms) {
+        return Some(expired);
     }
     let mut next = current.clone();
     next.state = State::Queued;

@@ -283,3 +283,23 @@ fn a_job_github_does_not_hold_for_runners_yet_is_deferred_not_failed() {
         (State::Queued, 900, launching.attempts)
     );
 }
+
+#[test]
+fn waiting_ends_with_the_job_lifetime_github_gives_it() {
+    let launching = claim(&queued(), 0, 1000, || "ferry-r".into()).unwrap();
+    let paused = pause(&launching, "HF refused our credentials", 5);
+    let day = QUEUE_LIFETIME_MS;
+    assert_eq!(resume(&paused, day - 1).unwrap().state, State::Queued);
+    let expired = resume(&paused, day).unwrap();
+    assert_eq!(expired.state, State::Failed);
+    assert!(
+        expired
+            .reason
+            .unwrap()
+            .contains("HF refused our credentials")
+    );
+    assert_eq!(
+        defer(&launching, "waiting", day + 10, day).state,
+        State::Failed
+    );
+}

@@ -31,9 +31,6 @@ use crate::model::{JobFacts, JobKey, JobRecord, Observation, State};
 use crate::ports::{GitHubPort, HfJob, HfPort, JobStatus, RegisteredRunner, RunnerRemoval};
 use crate::store::Store;
 
-#[cfg(test)]
-mod tests;
-
 /// Every runner Ferry registers has a name with this prefix.
 pub const RUNNER_PREFIX: &str = "ferry-";
 

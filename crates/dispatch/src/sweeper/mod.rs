@@ -23,9 +23,6 @@ use crate::model::{JobFacts, Observation};
 use crate::ports::GitHubPort;
 use crate::store::{Ingested, Store};
 
-#[cfg(test)]
-mod tests;
-
 const CURSOR: &str = "sweeper.cursor";
 const ASKED_PREFIX: &str = "sweeper.asked.";
 

@@ -450,6 +450,22 @@ async fn bucket_upload_and_batch_failures_start_no_job() {
     let error = assert_no_job(&hub, client.run_uv_job(&spec, None).await).await;
     assert!(matches!(error, Error::RateLimited { .. }), "{error:?}");
 
+    // An hour's Retry-After is not slept through: it comes back at once, wait included.
+    let hub = super::hub();
+    hub.inject(
+        Fault::on("POST", "/api/buckets/alice/jobs-artifacts/batch")
+            .status(429)
+            .retry_after(3600),
+    );
+    let client = bucket_client(&hub, &InMemoryUploader::new());
+    let started = std::time::Instant::now();
+    let error = assert_no_job(&hub, client.run_uv_job(&spec, None).await).await;
+    assert_eq!(
+        error.retry_after(),
+        Some(std::time::Duration::from_secs(3600))
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+
     // A refused path: the Hub answers 422 naming it.
     let hub = super::hub();
     let client = bucket_client(&hub, &InMemoryUploader::new());
