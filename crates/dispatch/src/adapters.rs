@@ -1,11 +1,10 @@
-//! The ports implemented over the `github-app` and `hf-jobs` clients.
+//! The calls the dispatcher makes, over the `github-app` and `hf-jobs` clients.
 //!
-//! Each adapter classifies the client's errors for the state machine and records every
-//! successful call in [`Health`], which `/readyz` reads.
+//! Each adapter answers in [`crate::ports`]' vocabulary, classifies the client's errors for
+//! the state machine, and records every successful call in [`Health`], which `/readyz` reads.
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use github_app::{DeliveryQuery, GitHubAppClient, JitOutcome, JitRequest, RepoRef, RunnerScope};
 use hf_jobs::{HfClient, JobFilter, JobSpec, JobStage};
@@ -15,8 +14,8 @@ use crate::hf_labels;
 use crate::launcher::now_ms;
 use crate::model::{JobFacts, JobKey};
 use crate::ports::{
-    DeliveryLogPage, GitHubJob, GitHubPort, HfJob, HfPort, JitRunner, JobStatus, LaunchSpec,
-    LoggedDelivery, PortError, RegisteredRunner, RunnerRemoval,
+    DeliveryLogPage, GitHubJob, HfJob, JitRunner, JobStatus, LaunchSpec, LoggedDelivery, PortError,
+    RegisteredRunner, RunnerRemoval,
 };
 
 /// GitHub through the App client.
@@ -74,9 +73,8 @@ impl GitHubAdapter {
     }
 }
 
-#[async_trait]
-impl GitHubPort for GitHubAdapter {
-    async fn job(
+impl GitHubAdapter {
+    pub async fn job(
         &self,
         installation_id: u64,
         repo: &str,
@@ -95,7 +93,7 @@ impl GitHubPort for GitHubAdapter {
         }
     }
 
-    async fn create_jit_runner(
+    pub async fn create_jit_runner(
         &self,
         installation_id: u64,
         repo: &str,
@@ -122,7 +120,7 @@ impl GitHubPort for GitHubAdapter {
         }
     }
 
-    async fn delete_runner(
+    pub async fn delete_runner(
         &self,
         installation_id: u64,
         repo: &str,
@@ -142,7 +140,7 @@ impl GitHubPort for GitHubAdapter {
         }
     }
 
-    async fn runners(
+    pub async fn runners(
         &self,
         installation_id: u64,
         repo: &str,
@@ -167,7 +165,7 @@ impl GitHubPort for GitHubAdapter {
             .collect())
     }
 
-    async fn deliveries(&self, cursor: Option<&str>) -> Result<DeliveryLogPage, PortError> {
+    pub async fn deliveries(&self, cursor: Option<&str>) -> Result<DeliveryLogPage, PortError> {
         let query = DeliveryQuery {
             per_page: Some(100),
             cursor: cursor.map(str::to_owned),
@@ -192,12 +190,12 @@ impl GitHubPort for GitHubAdapter {
         })
     }
 
-    async fn redeliver(&self, delivery_id: u64) -> Result<(), PortError> {
+    pub async fn redeliver(&self, delivery_id: u64) -> Result<(), PortError> {
         self.ok(self.client.redeliver(delivery_id).await)
             .map_err(github_error)
     }
 
-    async fn queued_jobs(&self, max_calls: usize) -> Result<Vec<JobFacts>, PortError> {
+    pub async fn queued_jobs(&self, max_calls: usize) -> Result<Vec<JobFacts>, PortError> {
         let mut calls = 1;
         let installations = self
             .ok(self.client.list_installations().await)
@@ -263,7 +261,7 @@ impl GitHubPort for GitHubAdapter {
         Ok(found)
     }
 
-    async fn probe(&self) -> Result<String, PortError> {
+    pub async fn probe(&self) -> Result<String, PortError> {
         let (app, installations) =
             tokio::join!(self.client.app(), self.client.list_installations());
         let app = self.ok(app).map_err(github_error)?;
@@ -339,9 +337,8 @@ fn hf_job(job: &hf_jobs::Job) -> HfJob {
     }
 }
 
-#[async_trait]
-impl HfPort for HfAdapter {
-    async fn find_jobs(&self, key: &str, value: &str) -> Result<Vec<HfJob>, PortError> {
+impl HfAdapter {
+    pub async fn find_jobs(&self, key: &str, value: &str) -> Result<Vec<HfJob>, PortError> {
         let filter = JobFilter::new().label(key, value);
         let jobs: Vec<hf_jobs::Job> = self
             .ok(self.client.list_jobs(&filter).try_collect().await)
@@ -349,7 +346,7 @@ impl HfPort for HfAdapter {
         Ok(jobs.iter().map(hf_job).collect())
     }
 
-    async fn live_jobs(&self) -> Result<Vec<HfJob>, PortError> {
+    pub async fn live_jobs(&self) -> Result<Vec<HfJob>, PortError> {
         let (key, value) = hf_labels::MANAGED_BY;
         let filter = JobFilter::new()
             .label(key, value)
@@ -361,7 +358,7 @@ impl HfPort for HfAdapter {
         Ok(jobs.iter().map(hf_job).collect())
     }
 
-    async fn create_job(&self, spec: &LaunchSpec) -> Result<HfJob, PortError> {
+    pub async fn create_job(&self, spec: &LaunchSpec) -> Result<HfJob, PortError> {
         let mut job =
             JobSpec::new(spec.image.clone(), spec.command.clone()).flavor(spec.flavor.clone());
         if let Some(name) = spec.labels.get(hf_labels::RUNNER) {
@@ -383,14 +380,14 @@ impl HfPort for HfAdapter {
         Ok(hf_job(&created))
     }
 
-    async fn cancel_job(&self, job_id: &str) -> Result<(), PortError> {
+    pub async fn cancel_job(&self, job_id: &str) -> Result<(), PortError> {
         match self.ok(self.client.cancel_job(job_id).await) {
             Ok(()) | Err(hf_jobs::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(hf_error(e)),
         }
     }
 
-    async fn probe(&self) -> Result<String, PortError> {
+    pub async fn probe(&self) -> Result<String, PortError> {
         let who = self.ok(self.client.whoami().await).map_err(hf_error)?;
         Ok(who.name)
     }

@@ -14,13 +14,12 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, info, info_span, warn};
 
+use crate::adapters::{GitHubAdapter, HfAdapter};
 use crate::health::{Health, Problem, Service};
 use crate::hf_labels;
 use crate::machine;
 use crate::model::{JobKey, JobRecord, State};
-use crate::ports::{
-    GitHubPort, HfPort, JitRunner, JobStatus, LaunchSpec, PortError, RunnerRemoval,
-};
+use crate::ports::{JitRunner, JobStatus, LaunchSpec, PortError, RunnerRemoval};
 use crate::store::{Fenced, Store, StoreError};
 
 /// The secret that carries the runner's single-use credential into the HF Job.
@@ -103,8 +102,8 @@ pub fn runner_job(name: &str) -> Option<(u64, u64)> {
 /// The launch workers.
 pub struct Launcher {
     store: Arc<dyn Store>,
-    github: Arc<dyn GitHubPort>,
-    hf: Arc<dyn HfPort>,
+    github: Arc<GitHubAdapter>,
+    hf: Arc<HfAdapter>,
     health: Arc<Health>,
     settings: LaunchSettings,
     wake: Arc<Notify>,
@@ -114,8 +113,8 @@ pub struct Launcher {
 impl Launcher {
     pub fn new(
         store: Arc<dyn Store>,
-        github: Arc<dyn GitHubPort>,
-        hf: Arc<dyn HfPort>,
+        github: Arc<GitHubAdapter>,
+        hf: Arc<HfAdapter>,
         health: Arc<Health>,
         settings: LaunchSettings,
         wake: Arc<Notify>,

@@ -1,19 +1,18 @@
-//! What the dispatcher needs from GitHub and from HF Jobs, as narrow traits.
+//! The vocabulary between the dispatcher's logic and the services: what a GitHub or HF call
+//! answers, and how a failure is classed for the state machine.
 //!
-//! The adapters in [`crate::adapters`] implement them over the `github-app` and `hf-jobs`
-//! clients; tests may implement them directly to stage failures that the fakes cannot.
-//! Statuses cross the ports as the clients' enums ([`JobStatus`], [`JobStage`]), never as text.
+//! [`crate::adapters`] makes the calls over the `github-app` and `hf-jobs` clients (tests point
+//! those at `testkit`'s fakes). Statuses cross as the clients' enums ([`JobStatus`],
+//! [`JobStage`]), never as text.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use async_trait::async_trait;
 pub use github_app::JobStatus;
 pub use hf_jobs::JobStage;
 use secrecy::SecretString;
 
 use crate::health::Service;
-use crate::model::JobFacts;
 
 /// A failed call, classified for the state machine.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -98,53 +97,6 @@ pub struct DeliveryLogPage {
     pub next_cursor: Option<String>,
 }
 
-#[async_trait]
-pub trait GitHubPort: Send + Sync + 'static {
-    /// The job as GitHub sees it now; `None` when GitHub no longer knows it.
-    async fn job(
-        &self,
-        installation_id: u64,
-        repo: &str,
-        job_id: u64,
-    ) -> Result<Option<GitHubJob>, PortError>;
-
-    async fn create_jit_runner(
-        &self,
-        installation_id: u64,
-        repo: &str,
-        runner_name: &str,
-        labels: &[String],
-    ) -> Result<JitRunner, PortError>;
-
-    async fn delete_runner(
-        &self,
-        installation_id: u64,
-        repo: &str,
-        runner_id: u64,
-    ) -> Result<RunnerRemoval, PortError>;
-
-    /// The repository's self-hosted runners whose names start with `prefix`.
-    async fn runners(
-        &self,
-        installation_id: u64,
-        repo: &str,
-        prefix: &str,
-    ) -> Result<Vec<RegisteredRunner>, PortError>;
-
-    /// One page of the App's delivery log, from `cursor` (newest first without one).
-    async fn deliveries(&self, cursor: Option<&str>) -> Result<DeliveryLogPage, PortError>;
-
-    /// Asks GitHub to send a logged delivery again.
-    async fn redeliver(&self, delivery_id: u64) -> Result<(), PortError>;
-
-    /// Jobs waiting in queued workflow runs of every installed repository, found with at
-    /// most `max_calls` API calls: the jobs nobody told us about.
-    async fn queued_jobs(&self, max_calls: usize) -> Result<Vec<JobFacts>, PortError>;
-
-    /// Signs in as the App and lists its installations: proves the key and the API work.
-    async fn probe(&self) -> Result<String, PortError>;
-}
-
 /// An HF Job as far as the dispatcher cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HfJob {
@@ -163,21 +115,4 @@ pub struct LaunchSpec {
     pub flavor: String,
     pub timeout_seconds: Option<u64>,
     pub labels: BTreeMap<String, String>,
-}
-
-#[async_trait]
-pub trait HfPort: Send + Sync + 'static {
-    /// Jobs carrying the label `key=value`, in any stage.
-    async fn find_jobs(&self, key: &str, value: &str) -> Result<Vec<HfJob>, PortError>;
-
-    /// Ferry's jobs that are scheduled or running.
-    async fn live_jobs(&self) -> Result<Vec<HfJob>, PortError>;
-
-    async fn create_job(&self, spec: &LaunchSpec) -> Result<HfJob, PortError>;
-
-    /// Cancels a job; a job that is gone or already over counts as cancelled.
-    async fn cancel_job(&self, job_id: &str) -> Result<(), PortError>;
-
-    /// Signs in with the token (`whoami`), never from a cache; answers the account's name.
-    async fn probe(&self) -> Result<String, PortError>;
 }

@@ -21,7 +21,7 @@ use crate::config::Settings;
 use crate::health::{Health, Problem, Service};
 use crate::http::{self, AppState, Intake};
 use crate::launcher::{self, LaunchSettings, Launcher};
-use crate::ports::{GitHubPort, HfPort, PortError};
+use crate::ports::PortError;
 use crate::reconciler::{ReconcileSettings, Reconciler};
 use crate::store::{SqliteStore, Store};
 use crate::sweeper::{Classify, DeliverySweeper, SweepSettings};
@@ -39,8 +39,8 @@ pub enum ServiceError {
 
 /// Everything built from the settings, ready to serve.
 pub struct Parts {
-    pub github: Arc<dyn GitHubPort>,
-    pub hf: Arc<dyn HfPort>,
+    pub github: Arc<GitHubAdapter>,
+    pub hf: Arc<HfAdapter>,
     pub hf_client: Arc<HfClient>,
     pub health: Arc<Health>,
 }
@@ -273,8 +273,8 @@ async fn serve_http(
 /// Signs in to both services now and then, so `/readyz` tells a rotated or expired
 /// credential even when no job is launched.
 async fn probe_forever(
-    github: Arc<dyn GitHubPort>,
-    hf: Arc<dyn HfPort>,
+    github: Arc<GitHubAdapter>,
+    hf: Arc<HfAdapter>,
     health: Arc<Health>,
     every: Duration,
     shutdown: CancellationToken,

@@ -23,12 +23,13 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use crate::adapters::{GitHubAdapter, HfAdapter};
 use crate::health::{Health, Problem, Service};
 use crate::hf_labels;
 use crate::launcher::{now_ms, runner_job};
 use crate::machine;
 use crate::model::{JobFacts, JobKey, JobRecord, Observation, State};
-use crate::ports::{GitHubPort, HfJob, HfPort, JobStatus, RegisteredRunner, RunnerRemoval};
+use crate::ports::{HfJob, JobStatus, RegisteredRunner, RunnerRemoval};
 use crate::store::Store;
 
 /// Every runner Ferry registers has a name with this prefix.
@@ -83,8 +84,8 @@ pub struct PassReport {
 
 pub struct Reconciler {
     store: Arc<dyn Store>,
-    github: Arc<dyn GitHubPort>,
-    hf: Arc<dyn HfPort>,
+    github: Arc<GitHubAdapter>,
+    hf: Arc<HfAdapter>,
     health: Arc<Health>,
     settings: ReconcileSettings,
     wake: Arc<Notify>,
@@ -93,8 +94,8 @@ pub struct Reconciler {
 impl Reconciler {
     pub fn new(
         store: Arc<dyn Store>,
-        github: Arc<dyn GitHubPort>,
-        hf: Arc<dyn HfPort>,
+        github: Arc<GitHubAdapter>,
+        hf: Arc<HfAdapter>,
         health: Arc<Health>,
         settings: ReconcileSettings,
         wake: Arc<Notify>,

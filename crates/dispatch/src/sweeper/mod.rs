@@ -18,9 +18,9 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use crate::adapters::GitHubAdapter;
 use crate::launcher::now_ms;
 use crate::model::{JobFacts, Observation};
-use crate::ports::GitHubPort;
 use crate::store::{Ingested, Store};
 
 const CURSOR: &str = "sweeper.cursor";
@@ -65,7 +65,7 @@ pub type Classify = Arc<dyn Fn(&JobFacts) -> Option<Observation> + Send + Sync>;
 
 pub struct DeliverySweeper {
     store: Arc<dyn Store>,
-    github: Arc<dyn GitHubPort>,
+    github: Arc<GitHubAdapter>,
     settings: SweepSettings,
     wake: Arc<Notify>,
 }
@@ -73,7 +73,7 @@ pub struct DeliverySweeper {
 impl DeliverySweeper {
     pub fn new(
         store: Arc<dyn Store>,
-        github: Arc<dyn GitHubPort>,
+        github: Arc<GitHubAdapter>,
         settings: SweepSettings,
         wake: Arc<Notify>,
     ) -> Self {
