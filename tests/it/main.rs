@@ -1,3 +1,4 @@
 //! Cross-crate tests of the whole workspace.
 
 mod conventions;
+mod drift;

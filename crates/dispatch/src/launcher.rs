@@ -22,10 +22,7 @@ use crate::model::{JobKey, JobRecord, State};
 use crate::ports::{JitRunner, JobStatus, LaunchSpec, PortError, RunnerRemoval};
 use crate::store::{Fenced, Store, StoreError};
 
-/// The secret that carries the runner's single-use credential into the HF Job.
-pub const JIT_SECRET: &str = "RUNNER_JITCONFIG";
-/// The command the runner image starts.
-pub const ENTRYPOINT: &str = "runner-entrypoint";
+use runner_bootstrap::contract;
 
 /// How launches are made.
 #[derive(Debug, Clone)]
@@ -59,7 +56,7 @@ impl Default for LaunchSettings {
             concurrency: 16,
             lease: Duration::from_secs(120),
             job_timeout: None,
-            runner_idle_timeout: Some(Duration::from_secs(600)),
+            runner_idle_timeout: Some(contract::DEFAULT_IDLE_TIMEOUT),
             catalogue: Catalogue::embedded(),
             images: Images::default(),
             retry_base: Duration::from_secs(2),
@@ -514,13 +511,16 @@ impl Launcher {
         // The runner's name and labels travel inside its JIT config; only timing is added here.
         let mut environment = BTreeMap::new();
         if let Some(idle) = self.settings.runner_idle_timeout {
-            environment.insert("RUNNER_IDLE_TIMEOUT".to_owned(), idle.as_secs().to_string());
+            environment.insert(
+                contract::IDLE_TIMEOUT.to_owned(),
+                idle.as_secs().to_string(),
+            );
         }
         let spec = LaunchSpec {
             image: placement.image.image.clone(),
-            command: vec![ENTRYPOINT.to_owned()],
+            command: vec![contract::ENTRYPOINT.to_owned()],
             environment,
-            secrets: BTreeMap::from([(JIT_SECRET.to_owned(), encoded)]),
+            secrets: BTreeMap::from([(contract::JIT_CONFIG.to_owned(), encoded)]),
             flavor: placement.flavor().to_owned(),
             timeout_seconds: timeout.map(|t| t.as_secs()),
             labels: hf_labels::for_record(record, &runner_name),

@@ -29,6 +29,7 @@
 
 mod error;
 
+pub mod contract;
 pub mod diagnosis;
 pub mod environment;
 pub mod hook;

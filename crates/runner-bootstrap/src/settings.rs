@@ -15,7 +15,7 @@ mod tests;
 /// Names of the environment variables the entrypoint reads.
 pub mod vars {
     /// Base64 JIT runner config from `generate-jitconfig` (Ferry's dispatcher; preferred).
-    pub const JITCONFIG: &str = "RUNNER_JITCONFIG";
+    pub const JITCONFIG: &str = crate::contract::JIT_CONFIG;
     /// Registration token (the reference dispatcher's contract).
     pub const TOKEN: &str = "RUNNER_TOKEN";
     /// `owner/repo`, or the URL of a repository or organisation (registration token only).
@@ -31,7 +31,7 @@ pub mod vars {
     /// Where the runner is installed.
     pub const DIR: &str = "RUNNER_DIR";
     /// Stop when no job has started within this long after the runner started.
-    pub const IDLE_TIMEOUT: &str = "RUNNER_IDLE_TIMEOUT";
+    pub const IDLE_TIMEOUT: &str = crate::contract::IDLE_TIMEOUT;
     /// Stop the runner this long after the entrypoint started, job or not.
     pub const MAX_LIFETIME: &str = "RUNNER_MAX_LIFETIME";
     /// Time between the graceful stop signal and SIGKILL.
@@ -56,9 +56,8 @@ pub mod vars {
 
 /// Default install directory of the runner (the reference images use it too).
 pub const DEFAULT_RUNNER_DIR: &str = "/actions-runner";
-/// Default idle timeout: long enough for GitHub to assign a queued job, short enough that an
-/// unused GPU job costs little.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+/// Default idle timeout: the contract's, shared with the dispatcher.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = crate::contract::DEFAULT_IDLE_TIMEOUT;
 /// Default grace period between the stop signal and SIGKILL.
 pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(15);
 /// Default base directory for the entrypoint's hook and marker.

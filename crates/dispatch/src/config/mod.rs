@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use runner_bootstrap::contract;
 use runner_labels::Images;
 use secrecy::SecretString;
 
@@ -310,9 +311,9 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigError> {
         return Err(invalid("JOB_TIMEOUT", "must be more than zero"));
     }
     let runner_idle_timeout =
-        duration(sources, "RUNNER_IDLE_TIMEOUT")?.unwrap_or(Duration::from_secs(300));
+        duration(sources, contract::IDLE_TIMEOUT)?.unwrap_or(contract::DEFAULT_IDLE_TIMEOUT);
     if runner_idle_timeout.is_zero() {
-        return Err(invalid("RUNNER_IDLE_TIMEOUT", "must be more than zero"));
+        return Err(invalid(contract::IDLE_TIMEOUT, "must be more than zero"));
     }
     let port = number::<u16>(sources, "PORT", "a port number (1-65535)")?.unwrap_or(7860);
     if port == 0 {
