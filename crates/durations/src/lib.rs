@@ -6,6 +6,9 @@
 //!
 //! It deliberately does not accept upper-case suffixes, spaces, signs or combined forms
 //! (`1h30m`): the Hub client refuses them, so Ferry refuses them too.
+//!
+//! It also holds the one retry backoff formula, [`backoff`]: exponential from a base, capped,
+//! without jitter (callers that want jitter add it).
 
 use std::fmt;
 use std::time::Duration;
@@ -85,4 +88,13 @@ impl fmt::Display for Compact {
             _ => write!(f, "{s}s"),
         }
     }
+}
+
+/// The wait before retry number `attempt` (1-based): `base` doubled after every failed attempt
+/// (`base`, `2 × base`, `4 × base`…), never more than `max`. Attempt 0 waits `base` too. No
+/// jitter, and no overflow however large `attempt` grows.
+pub fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
+    let doublings = attempt.saturating_sub(1);
+    let factor = 2u32.checked_pow(doublings).unwrap_or(u32::MAX);
+    base.saturating_mul(factor).min(max)
 }

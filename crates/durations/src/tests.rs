@@ -61,3 +61,31 @@ proptest! {
         prop_assert_eq!(parse_seconds(&format_seconds(seconds)), Ok(seconds));
     }
 }
+
+#[test]
+fn backoff_doubles_from_the_base_and_stops_at_the_cap() {
+    let ms = Duration::from_millis;
+    let waits: Vec<Duration> = (1..=6).map(|a| backoff(ms(100), ms(1_000), a)).collect();
+    assert_eq!(
+        waits,
+        [ms(100), ms(200), ms(400), ms(800), ms(1_000), ms(1_000)]
+    );
+    assert_eq!(backoff(ms(100), ms(1_000), 0), ms(100));
+    assert_eq!(backoff(ms(100), ms(50), 1), ms(50), "the cap wins over the base");
+    assert_eq!(backoff(Duration::ZERO, ms(1_000), 9), Duration::ZERO);
+}
+
+proptest! {
+    #[test]
+    fn backoff_grows_never_past_the_cap(
+        base in 0u64..10_000_000,
+        max in 0u64..10_000_000_000,
+        attempt in any::<u32>(),
+    ) {
+        let (base, max) = (Duration::from_micros(base), Duration::from_micros(max));
+        let wait = backoff(base, max, attempt);
+        prop_assert!(wait <= max);
+        prop_assert!(wait >= base.min(max));
+        prop_assert!(backoff(base, max, attempt.saturating_add(1)) >= wait);
+    }
+}

@@ -70,8 +70,7 @@ impl RetryPolicy {
 
     /// The wait after failed attempt number `attempt` (1-based).
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
-        self.base_delay.saturating_mul(factor).min(self.max_delay)
+        durations::backoff(self.base_delay, self.max_delay, attempt)
     }
 }
 

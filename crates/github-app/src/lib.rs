@@ -10,8 +10,6 @@
 //!   calls the runner, JIT config, job, workflow run, delivery, manifest, check run and rate-limit
 //!   endpoints. Lists (installations, an installation's repositories, runners, workflow runs, a
 //!   run's jobs) follow the `Link` header through every page, 100 items at a time.
-//! - [`GitHubApi`], the async trait of the calls the dispatcher makes, so it can hold an
-//!   `Arc<dyn GitHubApi>`.
 //! - [`Error`], one enum by meaning (`Unauthorized`, `NotFound`, `Conflict`, `Validation`,
 //!   `RateLimited { retry_after }`, `Server`, `Transport`...) with [`Error::is_retryable`].
 //! - [`JitOutcome`]: a JIT config whose runner name already exists (409) comes back as
@@ -32,7 +30,6 @@
 //! It deliberately does not: receive or verify webhooks (`github-webhook` does), follow
 //! redirects specially, use ETags, or model more of GitHub's answers than Ferry reads.
 
-pub mod api;
 pub mod auth;
 pub mod client;
 pub mod error;
@@ -42,7 +39,6 @@ pub mod tokens;
 #[cfg(test)]
 mod tests;
 
-pub use api::GitHubApi;
 pub use auth::{AppIdentity, AppJwtSigner, Clock, ManualClock, SystemClock};
 pub use client::{API_VERSION, ClientConfig, DEFAULT_BASE_URL, GitHubAppClient, RetryPolicy};
 pub use error::Error;

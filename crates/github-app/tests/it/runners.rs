@@ -1,6 +1,6 @@
 //! JIT configs, registration tokens, and listing, reading and deleting runners.
 
-use github_app::{Error, GitHubApi, JitOutcome, JitRequest, RunnerScope};
+use github_app::{Error, JitOutcome, JitRequest, RunnerScope};
 use secrecy::ExposeSecret;
 use testkit::FakeGitHub;
 
@@ -375,22 +375,4 @@ async fn get_and_delete_runners() {
 
     let remaining: Vec<String> = setup.fake.runners().into_iter().map(|r| r.name).collect();
     assert_eq!(remaining, ["busy", "w"]);
-}
-
-#[tokio::test]
-async fn the_trait_object_reaches_the_same_endpoints() {
-    let setup = Setup::start();
-    let api: std::sync::Arc<dyn GitHubApi> = std::sync::Arc::new(setup.client.clone());
-    let id = setup
-        .fake
-        .add_runner("octo-org/hello", "via-trait", &["self-hosted"]);
-    let runners = api
-        .list_runners(INSTALLATION, &hello_scope(), Some("via-trait"))
-        .await
-        .unwrap();
-    assert_eq!(runners[0].id, id);
-    api.delete_runner(INSTALLATION, &hello_scope(), id)
-        .await
-        .unwrap();
-    assert!(setup.fake.runners().is_empty());
 }
