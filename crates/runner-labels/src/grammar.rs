@@ -5,10 +5,9 @@
 //! - extended: `hf-jobs=<flavor>[/<key>=<value>]...` with keys `image`, `timeout` and `id`.
 //!
 //! GitHub matches labels ignoring case, so everything but the `id` value is folded to lower case.
+//! A label that does not parse says why in an [`OptionProblem`], which the refusal carries.
 
 use std::time::Duration;
-
-use crate::refusal::OptionProblem;
 
 #[cfg(test)]
 mod tests;
@@ -33,8 +32,8 @@ pub const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 86_400);
 /// The longest flavor name a catalogue holds, for the same reason as [`MAX_IMAGE_KEY_LEN`].
 pub const MAX_FLAVOR_LEN: usize = 40;
 
-pub(crate) const IMAGE_CHARACTERS: &str = "letters, digits, '-', '_' and '.'";
-pub(crate) const ID_CHARACTERS: &str = "letters, digits, '-', '_' and '.'";
+const IMAGE_CHARACTERS: &str = "letters, digits, '-', '_' and '.'";
+const ID_CHARACTERS: &str = "letters, digits, '-', '_' and '.'";
 
 /// True for a label Ferry owns: `hf-jobs`, `hf-jobs-…` or `hf-jobs=…`, in any case.
 pub fn is_ferry_label(label: &str) -> bool {
@@ -42,6 +41,58 @@ pub fn is_ferry_label(label: &str) -> bool {
     bytes.len() >= PREFIX.len()
         && bytes[..PREFIX.len()].eq_ignore_ascii_case(PREFIX)
         && matches!(bytes.get(PREFIX.len()), None | Some(b'-' | b'='))
+}
+
+/// What is wrong inside a Ferry label. Each message says how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionProblem {
+    #[error("it is {len} characters long; a Ferry label has at most {MAX_LABEL_LEN}")]
+    TooLong { len: usize },
+    #[error(
+        "it contains {0:?}; a Ferry label uses only letters, digits and the characters - _ . = / :"
+    )]
+    BadCharacter(char),
+    #[error(
+        "it names no flavor; write hf-jobs-<flavor> or hf-jobs=<flavor>, e.g. hf-jobs-t4-small"
+    )]
+    NoFlavor,
+    #[error(
+        "it has more than one ':'; write hf-jobs-<flavor>:<image>, or hf-jobs=<flavor>/image=<image>"
+    )]
+    TooManyColons,
+    #[error(
+        "options need the form hf-jobs=<flavor>/<key>=<value>, e.g. hf-jobs=t4-small/timeout=2h"
+    )]
+    OptionsNeedExtendedForm,
+    #[error("':' is only for hf-jobs-<flavor>:<image>; here write /image=<image> instead")]
+    ColonInExtendedForm,
+    #[error("it has an empty option (two '/' in a row, or a '/' at the end)")]
+    EmptyOption,
+    #[error("option '{0}' has no value; write <key>=<value>, e.g. timeout=2h")]
+    MissingValue(String),
+    #[error("unknown option '{0}'; the options are image, timeout and id")]
+    UnknownKey(String),
+    #[error("option '{0}' is given twice; give each option once")]
+    RepeatedKey(String),
+    #[error("option '{0}' is empty; give it a value")]
+    EmptyValue(&'static str),
+    #[error("image key '{0}' may only use {IMAGE_CHARACTERS}")]
+    InvalidImageKey(String),
+    #[error("image key is {len} characters long; it has at most {MAX_IMAGE_KEY_LEN}")]
+    ImageKeyTooLong { len: usize },
+    #[error("timeout '{value}' is not a duration: {reason}")]
+    InvalidTimeout {
+        value: String,
+        reason: durations::Error,
+    },
+    #[error("timeout must be longer than zero")]
+    ZeroTimeout,
+    #[error("timeout '{0}' is longer than {days} days", days = MAX_TIMEOUT.as_secs() / 86_400)]
+    TimeoutTooLong(String),
+    #[error("id '{0}' may only use {ID_CHARACTERS}")]
+    InvalidId(String),
+    #[error("id is {len} characters long; it has at most {MAX_ID_LEN}")]
+    IdTooLong { len: usize },
 }
 
 /// What one Ferry label asks for.

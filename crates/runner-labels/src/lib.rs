@@ -57,8 +57,9 @@ pub use catalogue::{
     HardwareInput,
 };
 pub use grammar::{
-    MAX_FLAVOR_LEN, MAX_ID_LEN, MAX_IMAGE_KEY_LEN, MAX_LABEL_LEN, MAX_TIMEOUT, is_ferry_label,
+    MAX_FLAVOR_LEN, MAX_ID_LEN, MAX_IMAGE_KEY_LEN, MAX_LABEL_LEN, MAX_TIMEOUT, OptionProblem,
+    is_ferry_label,
 };
 pub use images::{ImageChoice, Images};
 pub use placement::{Placement, place};
-pub use refusal::{OptionProblem, Refusal};
+pub use refusal::Refusal;

@@ -2,61 +2,7 @@
 
 use std::fmt;
 
-use crate::grammar::{
-    ID_CHARACTERS, IMAGE_CHARACTERS, MAX_ID_LEN, MAX_IMAGE_KEY_LEN, MAX_LABEL_LEN, MAX_TIMEOUT,
-};
-
-/// What is wrong inside a Ferry label. Each message says how to fix it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum OptionProblem {
-    #[error("it is {len} characters long; a Ferry label has at most {MAX_LABEL_LEN}")]
-    TooLong { len: usize },
-    #[error(
-        "it contains {0:?}; a Ferry label uses only letters, digits and the characters - _ . = / :"
-    )]
-    BadCharacter(char),
-    #[error(
-        "it names no flavor; write hf-jobs-<flavor> or hf-jobs=<flavor>, e.g. hf-jobs-t4-small"
-    )]
-    NoFlavor,
-    #[error(
-        "it has more than one ':'; write hf-jobs-<flavor>:<image>, or hf-jobs=<flavor>/image=<image>"
-    )]
-    TooManyColons,
-    #[error(
-        "options need the form hf-jobs=<flavor>/<key>=<value>, e.g. hf-jobs=t4-small/timeout=2h"
-    )]
-    OptionsNeedExtendedForm,
-    #[error("':' is only for hf-jobs-<flavor>:<image>; here write /image=<image> instead")]
-    ColonInExtendedForm,
-    #[error("it has an empty option (two '/' in a row, or a '/' at the end)")]
-    EmptyOption,
-    #[error("option '{0}' has no value; write <key>=<value>, e.g. timeout=2h")]
-    MissingValue(String),
-    #[error("unknown option '{0}'; the options are image, timeout and id")]
-    UnknownKey(String),
-    #[error("option '{0}' is given twice; give each option once")]
-    RepeatedKey(String),
-    #[error("option '{0}' is empty; give it a value")]
-    EmptyValue(&'static str),
-    #[error("image key '{0}' may only use {IMAGE_CHARACTERS}")]
-    InvalidImageKey(String),
-    #[error("image key is {len} characters long; it has at most {MAX_IMAGE_KEY_LEN}")]
-    ImageKeyTooLong { len: usize },
-    #[error("timeout '{value}' is not a duration: {reason}")]
-    InvalidTimeout {
-        value: String,
-        reason: durations::Error,
-    },
-    #[error("timeout must be longer than zero")]
-    ZeroTimeout,
-    #[error("timeout '{0}' is longer than {days} days", days = MAX_TIMEOUT.as_secs() / 86_400)]
-    TimeoutTooLong(String),
-    #[error("id '{0}' may only use {ID_CHARACTERS}")]
-    InvalidId(String),
-    #[error("id is {len} characters long; it has at most {MAX_ID_LEN}")]
-    IdTooLong { len: usize },
-}
+use crate::grammar::OptionProblem;
 
 /// Why a job was not placed on Hugging Face Jobs.
 ///
