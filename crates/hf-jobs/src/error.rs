@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
+use serde::Deserialize;
 
 /// A failed Hub call. HTTP failures carry the Hub's own message (from its error body and the
 /// `X-Error-Message` header), never the token.
@@ -67,16 +68,19 @@ pub enum Error {
         bucket_id: String,
         /// Operations sent in total.
         sent: usize,
-        failures: Vec<crate::buckets::BatchFailure>,
+        failures: Vec<BatchFailure>,
     },
 }
 
+/// One operation the Hub refused in a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct BatchFailure {
+    pub path: String,
+    pub error: String,
+}
+
 /// Python's `_bucket_batch_error` wording: a count, then at most 10 `path: error` lines.
-fn batch_message(
-    bucket_id: &str,
-    sent: usize,
-    failures: &[crate::buckets::BatchFailure],
-) -> String {
+fn batch_message(bucket_id: &str, sent: usize, failures: &[BatchFailure]) -> String {
     const LISTED: usize = 10;
     let mut message = format!(
         "Failed to apply {} out of {sent} operation(s) on bucket '{bucket_id}':",

@@ -2,8 +2,9 @@
 //!
 //! Main types:
 //! - [`HfClient`]: an endpoint (default [`DEFAULT_ENDPOINT`]) plus a token, a `User-Agent`
-//!   naming Ferry, and the namespace looked up once from `whoami-v2` (or given). The request and
-//!   error plumbing lives there, shared by every API module (`jobs`, `buckets`, `uv`).
+//!   naming Ferry, and the namespace looked up once from `whoami-v2` (or given). Its request
+//!   methods, and the status, JSON and `Link` helpers beneath them, are shared by every API
+//!   module (`jobs`, `buckets`, `uv`).
 //! - [`jobs::JobSpec`] / [`jobs::ScheduleSpec`]: what to run. They serialise to the same JSON
 //!   bodies as Python's `run_job` / `create_scheduled_job` (same keys, same omissions, same
 //!   default name); `tests/golden/` holds bodies recorded from the real Python client.
@@ -13,7 +14,6 @@
 //! - [`HfClient::list_jobs`], [`HfClient::job_logs`], [`HfClient::job_metrics`]: streams. Listing
 //!   follows `Link` pages; logs reconnect after network failures, skip the lines the Hub replays,
 //!   and stop following only when an inspect shows the job terminal.
-//! - [`jobs::JobsApi`]: the calls a dispatcher needs, as an object-safe async trait.
 //! - [`volumes::Volume`] and [`volumes::parse_volume_spec`] (the CLI's `hf://…:/mnt[:ro]`), and
 //!   [`jobs::cli_default_job_name`], the `hf jobs run` naming rule, for the `hfjobs` CLI.
 //! - [`Error`]: one enum by meaning, with [`Error::is_retryable`].
@@ -53,6 +53,7 @@
 pub mod buckets;
 mod client;
 mod error;
+mod http;
 pub mod jobs;
 pub mod uv;
 pub mod volumes;
@@ -62,7 +63,7 @@ pub use buckets::XetUploader;
 pub use buckets::{InMemoryUploader, UploadProgress, Uploader};
 pub use client::{DEFAULT_ENDPOINT, HfClient, HfClientBuilder, OrgMembership, USER_AGENT, WhoAmI};
 pub use error::Error;
-pub use jobs::{Job, JobFilter, JobSpec, JobStage, JobsApi, LogOptions, ScheduleSpec};
+pub use jobs::{Job, JobFilter, JobSpec, JobStage, LogOptions, ScheduleSpec};
 pub use secrecy::SecretString;
 pub use uv::{
     JobVolumeSpec, LocalVolume, UvJobSpec, UvLaunch, UvScheduleSpec, UvScheduledLaunch,

@@ -3,6 +3,7 @@
 //! (the official xet client by default); the Hub only records paths and xet hashes.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use reqwest::Method;
@@ -10,9 +11,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use crate::client::{HfClient, check_segment, check_status, read_json};
+use crate::client::HfClient;
+pub use crate::client::{ProgressFn, UploadProgress, UploadSource, UploadedFile, Uploader};
+pub use crate::error::BatchFailure;
 use crate::error::Error;
-use crate::jobs::next_link;
+use crate::http::{check_segment, check_status, next_link, read_json};
 
 mod upload;
 #[cfg(feature = "xet")]
@@ -21,11 +24,9 @@ mod xet;
 #[cfg(test)]
 mod tests;
 
+pub use upload::InMemoryUploader;
 #[cfg(not(feature = "xet"))]
 pub use upload::NoUploader;
-pub use upload::{
-    InMemoryUploader, ProgressFn, UploadProgress, UploadSource, UploadedFile, Uploader,
-};
 #[cfg(feature = "xet")]
 pub use xet::XetUploader;
 
@@ -245,13 +246,6 @@ impl BucketBatch {
     }
 }
 
-/// One operation the Hub refused in a batch.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct BatchFailure {
-    pub path: String,
-    pub error: String,
-}
-
 /// What a successful batch stored: each added file with its xet hash and size.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BatchReport {
@@ -331,6 +325,23 @@ fn check_destination(path: &str) -> Result<(), Error> {
         )));
     }
     Ok(())
+}
+
+/// The official xet client when built with the `xet` feature, else an uploader that refuses.
+fn default_uploader() -> Arc<dyn Uploader> {
+    #[cfg(feature = "xet")]
+    return Arc::new(XetUploader::default());
+    #[cfg(not(feature = "xet"))]
+    return Arc::new(NoUploader);
+}
+
+impl HfClient {
+    /// The uploader given to [`crate::HfClientBuilder::uploader`], else [`default_uploader`].
+    fn uploader(&self) -> Arc<dyn Uploader> {
+        self.custom_uploader()
+            .cloned()
+            .unwrap_or_else(default_uploader)
+    }
 }
 
 impl HfClient {

@@ -7,8 +7,7 @@ use futures_util::future::{Either, select};
 use secrecy::ExposeSecret;
 use xet::xet_session::{HeaderMap, HeaderValue, Sha256Policy, XetSessionBuilder, header};
 
-use super::upload::{ProgressFn, UploadProgress, UploadSource, UploadedFile, Uploader};
-use crate::client::HfClient;
+use crate::client::{HfClient, ProgressFn, UploadProgress, UploadSource, UploadedFile, Uploader};
 use crate::error::Error;
 
 /// The official xet client (`hf-xet`): chunking, deduplication, xorb and shard upload to the

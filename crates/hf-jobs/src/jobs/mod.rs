@@ -1,5 +1,5 @@
 //! The Jobs API: run, inspect, list, cancel, label, wait, hardware, logs, metrics and
-//! scheduled jobs, as methods of [`HfClient`], plus the [`JobsApi`] trait for dispatchers.
+//! scheduled jobs, as methods of [`HfClient`].
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -9,8 +9,9 @@ use reqwest::Method;
 use serde_json::json;
 use url::Url;
 
-use crate::client::{HfClient, check_segment, read_json};
+use crate::client::HfClient;
 use crate::error::Error;
+use crate::http::{check_segment, next_link, read_json};
 
 mod spec;
 mod sse;
@@ -66,41 +67,6 @@ impl JobFilter {
             .iter()
             .map(|(k, v)| ("label", format!("{k}={v}")));
         stages.chain(labels).collect()
-    }
-}
-
-/// What a dispatcher needs from HF Jobs; [`HfClient`] implements it, tests can fake it.
-#[async_trait::async_trait]
-pub trait JobsApi: Send + Sync {
-    /// The namespace jobs are created in.
-    async fn namespace(&self) -> Result<String, Error>;
-    async fn run_job(&self, spec: &JobSpec) -> Result<Job, Error>;
-    async fn inspect_job(&self, job_id: &str) -> Result<Job, Error>;
-    /// Every job matching `filter`, all pages collected.
-    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>, Error>;
-    async fn cancel_job(&self, job_id: &str) -> Result<(), Error>;
-}
-
-#[async_trait::async_trait]
-impl JobsApi for HfClient {
-    async fn namespace(&self) -> Result<String, Error> {
-        HfClient::namespace(self).await
-    }
-
-    async fn run_job(&self, spec: &JobSpec) -> Result<Job, Error> {
-        HfClient::run_job(self, spec).await
-    }
-
-    async fn inspect_job(&self, job_id: &str) -> Result<Job, Error> {
-        HfClient::inspect_job(self, job_id).await
-    }
-
-    async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<Job>, Error> {
-        HfClient::list_jobs(self, filter).try_collect().await
-    }
-
-    async fn cancel_job(&self, job_id: &str) -> Result<(), Error> {
-        HfClient::cancel_job(self, job_id).await
     }
 }
 
@@ -416,29 +382,6 @@ impl HfClient {
         self.call(method, &segments, None).await?;
         Ok(())
     }
-}
-
-/// The `rel="next"` target of a `Link` header, resolved against the current page's URL.
-pub(crate) fn next_link(headers: &reqwest::header::HeaderMap, current: &Url) -> Option<Url> {
-    for value in headers
-        .get_all("link")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-    {
-        for link in value.split(',') {
-            let mut parts = link.split(';');
-            let target = parts.next()?.trim();
-            let is_next = parts.any(|p| {
-                let p = p.trim();
-                p == "rel=\"next\"" || p == "rel=next"
-            });
-            if is_next {
-                let target = target.strip_prefix('<')?.strip_suffix('>')?;
-                return current.join(target).ok();
-            }
-        }
-    }
-    None
 }
 
 /// Whether a stream ended by this error should be counted as a network failure.

@@ -13,8 +13,9 @@ use reqwest::Method;
 use serde_json::Value;
 
 use super::{BoxStream, Metrics, is_network};
-use crate::client::{HfClient, check_segment, check_status};
+use crate::client::HfClient;
 use crate::error::Error;
+use crate::http::{check_segment, check_status};
 
 /// How a stream waits and reconnects. Defaults are Python's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

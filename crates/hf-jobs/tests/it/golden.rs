@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use futures_util::TryStreamExt;
 use hf_jobs::jobs::{CliNameParts, JobFilter, JobStage, ScheduleSpec};
 use hf_jobs::{HfClient, JobSpec, SecretString, Volume, VolumeType, jobs};
 use serde_json::Value;
@@ -156,7 +157,11 @@ async fn call(case: &str, client: &HfClient, anonymous_namespace: &HfClient) {
                 .stage(JobStage::Scheduling)
                 .label("env", "test")
                 .label("run", "a=b");
-            jobs::JobsApi::list_jobs(client, &filter).await.map(drop)
+            client
+                .list_jobs(&filter)
+                .try_collect::<Vec<_>>()
+                .await
+                .map(drop)
         }
         "list_scheduled_jobs_labels" => client
             .list_scheduled_jobs(&[("env".into(), "prod".into()), ("team".into(), "ci".into())])

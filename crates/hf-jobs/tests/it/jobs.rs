@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
-use hf_jobs::jobs::{JobFilter, JobsApi};
-use hf_jobs::{Error, HfClient, JobSpec, JobStage, SecretString, Volume, VolumeType};
+use hf_jobs::jobs::JobFilter;
+use hf_jobs::{Error, HfClient, Job, JobSpec, JobStage, SecretString, Volume, VolumeType};
 use serde_json::json;
 
 use super::{TOKEN, client, hub, whoami_calls};
@@ -304,22 +304,23 @@ async fn lists_typed_hardware_without_a_token() {
 }
 
 #[tokio::test]
-async fn the_client_is_usable_as_a_jobs_api_trait_object() {
+async fn a_job_found_by_its_label_can_be_cancelled() {
     let hub = hub();
-    let api: Arc<dyn JobsApi> = Arc::new(client(&hub));
-    assert_eq!(api.namespace().await.unwrap(), "alice");
-    let job = api
+    let client = client(&hub);
+    assert_eq!(client.namespace().await.unwrap(), "alice");
+    let job = client
         .run_job(&JobSpec::new("ubuntu", ["true"]).label("ferry-run", "42"))
         .await
         .unwrap();
-    let found = api
+    let found: Vec<Job> = client
         .list_jobs(&JobFilter::new().label("ferry-run", "42"))
+        .try_collect()
         .await
         .unwrap();
     assert_eq!(found.iter().map(|j| &j.id).collect::<Vec<_>>(), [&job.id]);
-    api.cancel_job(&job.id).await.unwrap();
+    client.cancel_job(&job.id).await.unwrap();
     assert_eq!(
-        api.inspect_job(&job.id).await.unwrap().status.stage,
+        client.inspect_job(&job.id).await.unwrap().status.stage,
         JobStage::Canceled
     );
 }

@@ -1,5 +1,7 @@
-//! The Hub client: endpoint, token, user agent, namespace cache and the request plumbing that
-//! every API module (`jobs`, `buckets`, `uv`) shares.
+//! The Hub client: endpoint, token, user agent, namespace cache and the request methods that
+//! every API module (`jobs`, `buckets`, `uv`) shares, plus the [`Uploader`] seam it holds for
+//! bucket uploads. The helpers beneath (status check, JSON, `Link` pages, path segments) are in
+//! `http`, which the API modules use too.
 
 use std::fmt;
 use std::sync::Arc;
@@ -12,8 +14,12 @@ use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 use url::Url;
 
-use crate::buckets::Uploader;
 use crate::error::{self, Error};
+use crate::http::{check_segment, check_status, read_json};
+
+mod upload;
+
+pub use upload::{ProgressFn, UploadProgress, UploadSource, UploadedFile, Uploader};
 
 /// The longest `Retry-After` the client waits out by itself; a longer one comes back to the
 /// caller as [`Error::RateLimited`] with the wait it asked for.
@@ -42,8 +48,8 @@ struct Inner {
     http: reqwest::Client,
     request_timeout: Option<Duration>,
     namespace: OnceCell<String>,
-    /// Turns file contents into xet hashes for bucket uploads.
-    uploader: Arc<dyn Uploader>,
+    /// Turns file contents into xet hashes for bucket uploads; unset, `buckets` picks its default.
+    uploader: Option<Arc<dyn Uploader>>,
     /// Pauses between retries of the bucket calls Python retries (batch, paths-info, pages).
     retry_backoff: Vec<Duration>,
 }
@@ -115,8 +121,8 @@ impl HfClientBuilder {
         self
     }
 
-    /// How bucket file contents are uploaded (default [`XetUploader`], the official xet client).
-    /// Tests may use [`crate::buckets::InMemoryUploader`].
+    /// How bucket file contents are uploaded (default [`crate::buckets::XetUploader`], the
+    /// official xet client). Tests may use [`crate::buckets::InMemoryUploader`].
     pub fn uploader(mut self, uploader: Arc<dyn Uploader>) -> Self {
         self.uploader = Some(uploader);
         self
@@ -159,19 +165,11 @@ impl HfClientBuilder {
                 http,
                 request_timeout: self.request_timeout,
                 namespace: OnceCell::new_with(self.namespace),
-                uploader: self.uploader.unwrap_or_else(default_uploader),
+                uploader: self.uploader,
                 retry_backoff: self.retry_backoff,
             }),
         })
     }
-}
-
-/// The official xet client when built with the `xet` feature, else an uploader that refuses.
-fn default_uploader() -> Arc<dyn Uploader> {
-    #[cfg(feature = "xet")]
-    return Arc::new(crate::buckets::XetUploader::default());
-    #[cfg(not(feature = "xet"))]
-    return Arc::new(crate::buckets::NoUploader);
 }
 
 /// The part of `GET /api/whoami-v2` the client uses.
@@ -269,8 +267,9 @@ impl HfClient {
 
     // ---- Plumbing shared by the API modules. ----
 
-    pub(crate) fn uploader(&self) -> &Arc<dyn Uploader> {
-        &self.inner.uploader
+    /// The uploader given to the builder, if any.
+    pub(crate) fn custom_uploader(&self) -> Option<&Arc<dyn Uploader>> {
+        self.inner.uploader.as_ref()
     }
 
     // Only the xet uploader hands the token on.
@@ -397,38 +396,4 @@ impl HfClient {
         }
         self.send(builder, &what).await
     }
-}
-
-/// Rejects empty ids and ids with `/`, which would address another resource.
-pub(crate) fn check_segment(kind: &str, value: &str) -> Result<(), Error> {
-    if value.is_empty() || value.contains('/') || value == "." || value == ".." {
-        return Err(Error::InvalidInput(format!(
-            "invalid {kind} '{value}': expected a non-empty name without '/'"
-        )));
-    }
-    Ok(())
-}
-
-pub(crate) async fn check_status(response: Response, what: &str) -> Result<Response, Error> {
-    let status = response.status();
-    if status.is_success() {
-        return Ok(response);
-    }
-    let headers = response.headers().clone();
-    let body = response.bytes().await.unwrap_or_default();
-    Err(error::from_response(status.as_u16(), &headers, &body, what))
-}
-
-pub(crate) async fn read_json<T: DeserializeOwned>(
-    response: Response,
-    what: &str,
-) -> Result<T, Error> {
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| Error::from_transport(e, what))?;
-    serde_json::from_slice(&body).map_err(|e| {
-        let snippet: String = String::from_utf8_lossy(&body).chars().take(200).collect();
-        Error::InvalidResponse(format!("{what}: {e} in {snippet:?}"))
-    })
 }
