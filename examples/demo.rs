@@ -18,8 +18,9 @@ use tokio_util::sync::CancellationToken;
 const SECRET: &str = "demo-webhook-secret";
 const REPO: &str = "octo/ml";
 
+// Crate-visible so that `tests/examples.rs` runs the demo too.
 #[tokio::main]
-async fn main() {
+pub(crate) async fn main() {
     let github = FakeGitHub::start();
     github.add_installation(42, "octo", &[REPO]);
     let hub = FakeHub::start("hf_demo_token", "ferry-demo");

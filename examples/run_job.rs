@@ -3,44 +3,41 @@
 //! `cargo run -p ferry-examples --example run_job -- [ENDPOINT] [TOKEN]`; without arguments the
 //! endpoint comes from `HF_ENDPOINT` (default `https://huggingface.co`) and the token from
 //! `HF_TOKEN`. The library itself reads no environment: this binary does.
+//!
+//! `cargo run -p ferry-examples --example run_job -- --fake` runs the same steps against a fake
+//! Hub in this process (`testkit::FakeHub`): no account, no network. The steps are
+//! `ferry_examples::run_job`, which the examples' tests run that way too.
 
 use std::time::Duration;
 
-use futures_util::TryStreamExt;
-use hf_jobs::{HfClient, JobSpec, JobStage, LogOptions, SecretString};
+use ferry_examples::{BoxError, play_hub, run_job};
+use hf_jobs::{HfClient, JobStage, SecretString};
+use testkit::FakeHub;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let endpoint = args.next().or_else(|| std::env::var("HF_ENDPOINT").ok());
-    let token = args
-        .next()
-        .or_else(|| std::env::var("HF_TOKEN").ok())
-        .ok_or("pass a token or set HF_TOKEN")?;
-
-    let client = HfClient::new(
-        endpoint.as_deref().unwrap_or(hf_jobs::DEFAULT_ENDPOINT),
-        SecretString::from(token),
-    )?;
-    let job = client
-        .run_job(&JobSpec::new("ubuntu", ["echo", "hello"]).timeout("5m"))
-        .await?;
-    println!("started {} ({})", job.name().unwrap_or(&job.id), job.url);
-
-    let mut logs = client.job_logs(&job.id, LogOptions::follow());
-    while let Some(line) = logs.try_next().await? {
-        println!("{}", line.text);
-    }
-    // The end of the log stream is not the end of the job: ask the Hub.
-    let done = client
-        .wait_for_job(
-            &job.id,
-            &[],
-            Duration::from_secs(2),
-            Some(Duration::from_secs(600)),
-        )
-        .await?;
-    println!("finished with stage {}", done.status.stage);
+async fn main() -> Result<(), BoxError> {
+    let mut args = std::env::args().skip(1).peekable();
+    let done = if args.next_if(|a| a == "--fake").is_some() {
+        const TOKEN: &str = "hf_example_token";
+        let hub = FakeHub::start(TOKEN, "ferry-example");
+        println!("fake Hub at {}", hub.base_url());
+        let client = HfClient::new(hub.base_url(), SecretString::from(TOKEN))?;
+        let mut out = std::io::stdout();
+        let poll = Duration::from_millis(50);
+        let (done, _) = tokio::join!(run_job(&client, poll, &mut out), play_hub(&hub, &["hello"]));
+        done?
+    } else {
+        let endpoint = args.next().or_else(|| std::env::var("HF_ENDPOINT").ok());
+        let token = args
+            .next()
+            .or_else(|| std::env::var("HF_TOKEN").ok())
+            .ok_or("pass a token or set HF_TOKEN")?;
+        let client = HfClient::new(
+            endpoint.as_deref().unwrap_or(hf_jobs::DEFAULT_ENDPOINT),
+            SecretString::from(token),
+        )?;
+        run_job(&client, Duration::from_secs(2), &mut std::io::stdout()).await?
+    };
     if done.status.stage != JobStage::Completed {
         std::process::exit(1);
     }
