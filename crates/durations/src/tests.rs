@@ -71,7 +71,11 @@ fn backoff_doubles_from_the_base_and_stops_at_the_cap() {
         [ms(100), ms(200), ms(400), ms(800), ms(1_000), ms(1_000)]
     );
     assert_eq!(backoff(ms(100), ms(1_000), 0), ms(100));
-    assert_eq!(backoff(ms(100), ms(50), 1), ms(50), "the cap wins over the base");
+    assert_eq!(
+        backoff(ms(100), ms(50), 1),
+        ms(50),
+        "the cap wins over the base"
+    );
     assert_eq!(backoff(Duration::ZERO, ms(1_000), 9), Duration::ZERO);
 }
 
