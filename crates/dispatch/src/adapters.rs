@@ -11,7 +11,7 @@ use hf_jobs::{HfClient, JobFilter, JobSpec, JobStage};
 
 use crate::health::{Health, Service};
 use crate::hf_labels;
-use crate::launcher::now_ms;
+use crate::model::now_ms;
 use crate::model::{JobFacts, JobKey};
 use crate::ports::{
     DeliveryLogPage, GitHubJob, HfJob, JitRunner, JobStatus, LaunchSpec, LoggedDelivery, PortError,

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use runner_labels::{Catalogue, Images};
 use tokio::sync::{Notify, Semaphore};
@@ -18,6 +18,7 @@ use crate::adapters::{GitHubAdapter, HfAdapter};
 use crate::health::{Health, Problem, Service};
 use crate::hf_labels;
 use crate::machine;
+pub use crate::model::now_ms;
 use crate::model::{JobKey, JobRecord, State};
 use crate::ports::{JitRunner, JobStatus, LaunchSpec, PortError, RunnerRemoval};
 use crate::store::{Fenced, Store, StoreError};
@@ -66,14 +67,6 @@ impl Default for LaunchSettings {
             idle_poll: Duration::from_secs(5),
         }
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// A runner name: `ferry-<run id>-<job id>-<attempt>-<6 hex>`, unique even across retries of
@@ -373,12 +366,7 @@ impl Launcher {
     /// Exponential backoff with jitter: between half and all of `base · 2^(attempts-1)`,
     /// capped, so that retries of a burst do not arrive together.
     fn backoff(&self, attempts: u32) -> Duration {
-        let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(20));
-        let full = self
-            .settings
-            .retry_base
-            .saturating_mul(factor)
-            .min(self.settings.retry_max);
+        let full = durations::backoff(self.settings.retry_base, self.settings.retry_max, attempts);
         let random = (uuid::Uuid::new_v4().as_u128() % 1_000) as u32;
         full / 2 + full / 2 * random / 1_000
     }

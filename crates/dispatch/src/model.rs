@@ -1,6 +1,16 @@
 //! The dispatcher's records: one per GitHub workflow job attempt.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch: the time every record and lease is written in.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
 
 /// Identifies one attempt of one workflow job: at most one HF Job is launched per key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -302,7 +302,10 @@ async fn probe_forever(
 async fn prune_forever(store: Arc<dyn Store>, shutdown: CancellationToken) {
     const MONTH_MS: i64 = 30 * 24 * 3600 * 1000;
     loop {
-        if let Err(e) = store.prune_deliveries(launcher::now_ms() - MONTH_MS).await {
+        if let Err(e) = store
+            .prune_deliveries(crate::model::now_ms() - MONTH_MS)
+            .await
+        {
             warn!(error = %e, "cannot prune old delivery ids");
         }
         tokio::select! {
@@ -328,7 +331,7 @@ pub async fn check(settings: &Settings) -> Vec<CheckLine> {
     let store = SqliteStore::open(&settings.state_dir, Box::new(launcher::runner_name));
     let store_line = match store {
         Ok(store) => store
-            .check_writable(launcher::now_ms())
+            .check_writable(crate::model::now_ms())
             .await
             .map(|()| format!("writable at {}", store.path().display()))
             .map_err(|e| e.to_string()),

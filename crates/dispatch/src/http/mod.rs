@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 use tracing::{info, warn};
 
 use crate::health::{Health, Service};
-use crate::launcher::now_ms;
+use crate::model::now_ms;
 use crate::model::{JobFacts, JobKey, Observation, State};
 use crate::store::{Ingested, Store};
 

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use crate::health::Service;
-use crate::launcher::now_ms;
+use crate::model::now_ms;
 
 const RECENT: usize = 50;
 

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::adapters::GitHubAdapter;
-use crate::launcher::now_ms;
+use crate::model::now_ms;
 use crate::model::{JobFacts, Observation};
 use crate::store::{Ingested, Store};
 
