@@ -6,16 +6,43 @@ use std::collections::BTreeMap;
 #[cfg(test)]
 mod tests;
 
+/// A command-line argument `hf jobs` would refuse, with the message it prints.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArgError {
+    #[error("Job ID cannot be empty.")]
+    EmptyJobId,
+    #[error("Job ID must be in the form 'job_id' or 'namespace/job_id': '{0}'.")]
+    MalformedJobId(String),
+    #[error(
+        "Conflicting namespace: got --namespace='{given}' but job ID implies namespace='{implied}'"
+    )]
+    ConflictingNamespace { given: String, implied: String },
+    #[error(
+        "The following secret(s) are not set in your environment: {}. Export them locally (e.g. `export {}=...`) or use `--secrets-file` otherwise.",
+        .0.join(", "),
+        .0[0]
+    )]
+    MissingSecrets(Vec<String>),
+    #[error("--name and --label name=... cannot both be provided.")]
+    NameTwice,
+    #[error("Invalid label filter '{0}': must be in the form 'key=value'")]
+    LabelFilter(String),
+    #[error("Cannot filter by both `--name` and `--label name=...`.")]
+    NameFilterTwice,
+    /// `--timeout` is not a duration; the reason comes from the duration parser.
+    #[error("Invalid --timeout: {0}")]
+    Timeout(String),
+}
+
 /// Splits `job_id` or `namespace/job_id`; the namespace in the id must agree with `--namespace`.
 pub fn parse_job_ref(
     job_id: &str,
     namespace: Option<&str>,
-) -> Result<(String, Option<String>), String> {
+) -> Result<(String, Option<String>), ArgError> {
     if job_id.is_empty() {
-        return Err("Job ID cannot be empty.".into());
+        return Err(ArgError::EmptyJobId);
     }
-    let malformed =
-        || format!("Job ID must be in the form 'job_id' or 'namespace/job_id': '{job_id}'.");
+    let malformed = || ArgError::MalformedJobId(job_id.to_owned());
     let Some((prefix, id)) = job_id.split_once('/') else {
         return Ok((job_id.to_owned(), namespace.map(str::to_owned)));
     };
@@ -25,9 +52,10 @@ pub fn parse_job_ref(
     if let Some(given) = namespace
         && given != prefix
     {
-        return Err(format!(
-            "Conflicting namespace: got --namespace='{given}' but job ID implies namespace='{prefix}'"
-        ));
+        return Err(ArgError::ConflictingNamespace {
+            given: given.to_owned(),
+            implied: prefix.to_owned(),
+        });
     }
     Ok((id.to_owned(), Some(prefix.to_owned())))
 }
@@ -173,19 +201,17 @@ pub fn parse_secrets_map(
     values: &[String],
     file_content: Option<&str>,
     environ: &dyn Fn(&str) -> Option<String>,
-) -> Result<BTreeMap<String, String>, String> {
+) -> Result<BTreeMap<String, String>, ArgError> {
     let map = parse_env_map(values, file_content, environ);
-    let missing: Vec<&str> = values
+    let missing: Vec<String> = values
         .iter()
         .filter(|v| !v.contains('='))
         .map(|v| v.trim())
         .filter(|name| !map.contains_key(*name))
+        .map(str::to_owned)
         .collect();
-    if let Some(first) = missing.first() {
-        return Err(format!(
-            "The following secret(s) are not set in your environment: {}. Export them locally (e.g. `export {first}=...`) or use `--secrets-file` otherwise.",
-            missing.join(", ")
-        ));
+    if !missing.is_empty() {
+        return Err(ArgError::MissingSecrets(missing));
     }
     Ok(map)
 }
@@ -194,7 +220,7 @@ pub fn parse_secrets_map(
 pub fn parse_labels(
     labels: &[String],
     name: Option<&str>,
-) -> Result<BTreeMap<String, String>, String> {
+) -> Result<BTreeMap<String, String>, ArgError> {
     let mut map = BTreeMap::new();
     for label in labels {
         let (key, value) = label.split_once('=').unwrap_or((label, ""));
@@ -202,7 +228,7 @@ pub fn parse_labels(
     }
     if let Some(name) = name {
         if map.contains_key("name") {
-            return Err("--name and --label name=... cannot both be provided.".into());
+            return Err(ArgError::NameTwice);
         }
         map.insert("name".into(), name.to_owned());
     }
@@ -218,24 +244,32 @@ pub fn has_explicit_name(name: Option<&str>, labels: &[String]) -> bool {
 pub fn parse_label_filters(
     labels: &[String],
     name: Option<&str>,
-) -> Result<Vec<(String, String)>, String> {
+) -> Result<Vec<(String, String)>, ArgError> {
     let mut filters: Vec<(String, String)> = Vec::new();
     for label in labels {
         let Some((key, value)) = label.split_once('=') else {
-            return Err(format!(
-                "Invalid label filter '{label}': must be in the form 'key=value'"
-            ));
+            return Err(ArgError::LabelFilter(label.clone()));
         };
         filters.retain(|(k, _)| k != key);
         filters.push((key.to_owned(), value.to_owned()));
     }
     if let Some(name) = name {
         if filters.iter().any(|(k, _)| k == "name") {
-            return Err("Cannot filter by both `--name` and `--label name=...`.".into());
+            return Err(ArgError::NameFilterTwice);
         }
         filters.push(("name".into(), name.to_owned()));
     }
     Ok(filters)
+}
+
+/// `--timeout` as a number of seconds, or a number with `s`, `m`, `h` or `d`.
+pub fn timeout_seconds(text: &str) -> Result<u64, ArgError> {
+    durations::parse_seconds(text).map_err(|e| ArgError::Timeout(e.to_string()))
+}
+
+/// `wait --timeout`: a duration as `durations` reads it.
+pub fn wait_limit(text: &str) -> Result<std::time::Duration, ArgError> {
+    durations::parse(text).map_err(|e| ArgError::Timeout(e.to_string()))
 }
 
 /// Python's `shlex.quote`: safe words as they are, anything else in single quotes.

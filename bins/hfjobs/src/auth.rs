@@ -36,6 +36,58 @@ pub struct Env<'a> {
     pub read_file: &'a dyn Fn(&Path) -> Option<String>,
 }
 
+fn process_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn process_read_file(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path).ok()
+}
+
+/// The environment of this process.
+pub fn process_env() -> Env<'static> {
+    Env {
+        var: &process_var,
+        read_file: &process_read_file,
+    }
+}
+
+/// Where to talk to the Hub and as whom, resolved once per command: the endpoint, and the token
+/// with where it came from (to name it when the Hub refuses it). The token is never printed.
+#[derive(Clone)]
+pub struct Credentials {
+    pub endpoint: String,
+    token: Option<(secrecy::SecretString, TokenSource)>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("endpoint", &self.endpoint)
+            .field("token_source", &self.source())
+            .finish()
+    }
+}
+
+impl Credentials {
+    /// `--token` (if the command takes one), else the ambient token; `HF_ENDPOINT`.
+    pub fn resolve(flag: Option<&str>, env: &Env<'_>) -> Self {
+        Self {
+            endpoint: endpoint(env),
+            token: token(flag, env).map(|(token, source)| (token.into(), source)),
+        }
+    }
+
+    pub fn token(&self) -> Option<&secrecy::SecretString> {
+        self.token.as_ref().map(|(token, _)| token)
+    }
+
+    /// Where the token came from; `None` without a token.
+    pub fn source(&self) -> Option<TokenSource> {
+        self.token.as_ref().map(|(_, source)| *source)
+    }
+}
+
 impl Env<'_> {
     fn non_empty(&self, name: &str) -> Option<String> {
         (self.var)(name).filter(|v| !v.is_empty())

@@ -3,6 +3,9 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+#[cfg(test)]
+mod tests;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "hfjobs",
@@ -48,6 +51,39 @@ pub enum Command {
     /// Create and manage jobs that run on a schedule.
     #[command(subcommand)]
     Scheduled(ScheduledCommand),
+}
+
+impl Command {
+    /// The `--token` flag of the command, if it takes one and it was given.
+    pub fn token_flag(&self) -> Option<&str> {
+        let hub = match self {
+            Command::Run(a) => &a.hub,
+            Command::Uv(UvCommand::Run(a)) => &a.hub,
+            Command::Ps(a) => &a.hub,
+            Command::Inspect(a) => &a.hub,
+            Command::Logs(a) => &a.hub,
+            Command::Cancel(a) => &a.hub,
+            Command::Wait(a) => &a.hub,
+            Command::Labels(a) => &a.hub,
+            Command::Stats(a) => &a.hub,
+            Command::Hardware(_) => return None,
+            Command::Ssh(a) => &a.hub,
+            Command::Expose(a) => &a.hub,
+            Command::Rerun(a) => &a.hub,
+            Command::Scheduled(command) => match command {
+                ScheduledCommand::Run(a) => &a.hub,
+                ScheduledCommand::Uv(ScheduledUvCommand::Run(a)) => &a.hub,
+                ScheduledCommand::Ps(a) => &a.hub,
+                ScheduledCommand::Inspect(a) => &a.hub,
+                ScheduledCommand::Delete(a)
+                | ScheduledCommand::Suspend(a)
+                | ScheduledCommand::Resume(a)
+                | ScheduledCommand::Trigger(a) => &a.hub,
+                ScheduledCommand::Labels(a) => &a.hub,
+            },
+        };
+        hub.token.as_deref()
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,6 +11,35 @@ mod tests;
 
 pub const TABLE_NAME: &str = "tool.hf-jobs";
 
+/// Why a script's `[tool.hf-jobs]` table cannot be used, in `hf jobs`' words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderError {
+    #[error("Invalid TOML in the script's PEP 723 header: {0}")]
+    Toml(String),
+    #[error(
+        "'{TABLE_NAME}' must be a table in the script's PEP 723 header (i.e. `[{TABLE_NAME}]`)."
+    )]
+    NotATable,
+    /// The unknown keys, sorted.
+    #[error(
+        "Unknown key(s) {} in the script's [{TABLE_NAME}] table. Valid keys are: {}.",
+        .0.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", "),
+        VALID_KEYS.join(", ")
+    )]
+    UnknownKeys(Vec<String>),
+    #[error(
+        "'secrets' in the script's [{TABLE_NAME}] table must be a list of names (e.g. `secrets = [\"HF_TOKEN\"]`), not a table: scripts travel publicly, so secret values are always read from the environment of whoever runs the script."
+    )]
+    SecretsTable,
+    /// `key` holds `got` where `expected` was wanted.
+    #[error("'{key}' in the script's [{TABLE_NAME}] table must be {expected}, got: {got}.")]
+    WrongType {
+        key: String,
+        expected: &'static str,
+        got: String,
+    },
+}
+
 const VALID_KEYS: [&str; 12] = [
     "image",
     "flavor",
@@ -85,7 +114,7 @@ fn script_block(text: &str) -> Option<String> {
     None
 }
 
-fn type_error(key: &str, value: &Value, expected: &str) -> String {
+fn type_error(key: &str, value: &Value, expected: &'static str) -> HeaderError {
     let got = match value {
         Value::String(s) => format!("{s:?}"),
         Value::Integer(n) => n.to_string(),
@@ -95,10 +124,14 @@ fn type_error(key: &str, value: &Value, expected: &str) -> String {
         Value::Array(_) => "a list".into(),
         Value::Table(_) => "a table".into(),
     };
-    format!("'{key}' in the script's [{TABLE_NAME}] table must be {expected}, got: {got}.")
+    HeaderError::WrongType {
+        key: key.to_owned(),
+        expected,
+        got,
+    }
 }
 
-fn string(table: &toml::Table, key: &str) -> Result<Option<String>, String> {
+fn string(table: &toml::Table, key: &str) -> Result<Option<String>, HeaderError> {
     match table.get(key) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -106,7 +139,7 @@ fn string(table: &toml::Table, key: &str) -> Result<Option<String>, String> {
     }
 }
 
-fn string_table(table: &toml::Table, key: &str) -> Result<BTreeMap<String, String>, String> {
+fn string_table(table: &toml::Table, key: &str) -> Result<BTreeMap<String, String>, HeaderError> {
     match table.get(key) {
         None => Ok(BTreeMap::new()),
         Some(Value::Table(items)) => items
@@ -120,7 +153,7 @@ fn string_table(table: &toml::Table, key: &str) -> Result<BTreeMap<String, Strin
     }
 }
 
-fn string_list(table: &toml::Table, key: &str) -> Result<Vec<String>, String> {
+fn string_list(table: &toml::Table, key: &str) -> Result<Vec<String>, HeaderError> {
     match table.get(key) {
         None => Ok(Vec::new()),
         Some(Value::Array(items)) => items
@@ -139,7 +172,7 @@ fn string_list(table: &toml::Table, key: &str) -> Result<Vec<String>, String> {
 }
 
 /// Parses the header of a script's text; `Ok(default)` when there is no `[tool.hf-jobs]`.
-pub fn parse(text: &str) -> Result<ScriptHeader, String> {
+pub fn parse(text: &str) -> Result<ScriptHeader, HeaderError> {
     let Some(block) = script_block(text) else {
         return Ok(ScriptHeader::default());
     };
@@ -148,27 +181,21 @@ pub fn parse(text: &str) -> Result<ScriptHeader, String> {
     }
     let document: toml::Table = block
         .parse()
-        .map_err(|e| format!("Invalid TOML in the script's PEP 723 header: {e}"))?;
+        .map_err(|e: toml::de::Error| HeaderError::Toml(e.to_string()))?;
     let Some(table) = document.get("tool").and_then(|t| t.get("hf-jobs")) else {
         return Ok(ScriptHeader::default());
     };
     let Value::Table(table) = table else {
-        return Err(format!(
-            "'{TABLE_NAME}' must be a table in the script's PEP 723 header (i.e. `[{TABLE_NAME}]`)."
-        ));
+        return Err(HeaderError::NotATable);
     };
-    let mut unknown: Vec<&String> = table
+    let mut unknown: Vec<String> = table
         .keys()
         .filter(|k| !VALID_KEYS.contains(&k.as_str()))
+        .cloned()
         .collect();
     unknown.sort();
     if !unknown.is_empty() {
-        let unknown: Vec<String> = unknown.iter().map(|k| format!("'{k}'")).collect();
-        return Err(format!(
-            "Unknown key(s) {} in the script's [{TABLE_NAME}] table. Valid keys are: {}.",
-            unknown.join(", "),
-            VALID_KEYS.join(", ")
-        ));
+        return Err(HeaderError::UnknownKeys(unknown));
     }
     let timeout = match table.get("timeout") {
         None => None,
@@ -183,9 +210,7 @@ pub fn parse(text: &str) -> Result<ScriptHeader, String> {
         }
     };
     if matches!(table.get("secrets"), Some(Value::Table(_))) {
-        return Err(format!(
-            "'secrets' in the script's [{TABLE_NAME}] table must be a list of names (e.g. `secrets = [\"HF_TOKEN\"]`), not a table: scripts travel publicly, so secret values are always read from the environment of whoever runs the script."
-        ));
+        return Err(HeaderError::SecretsTable);
     }
     Ok(ScriptHeader {
         image: string(table, "image")?,

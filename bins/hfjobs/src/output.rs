@@ -3,9 +3,11 @@
 
 use std::io::{IsTerminal, Write};
 
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::cli::{Format, OutputArgs};
+use crate::render::to_json;
 use crate::table::{self, Cell};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,21 +101,17 @@ impl Out {
         }
     }
 
-    /// A table: `headers` are keys (`job_id`), shown as `JOB_ID`; `json` are the items printed
-    /// with --json; `quiet_column` is the column printed with -q.
-    pub fn table(
+    /// A table: `headers` are keys (`job_id`), shown as `JOB_ID`; `items` are what --json
+    /// prints; `quiet_column` is the column printed with -q.
+    pub fn table<T: Serialize>(
         &self,
         headers: &[&str],
         rows: &[Vec<Cell>],
-        json: Vec<Value>,
+        items: &[T],
         quiet_column: usize,
     ) {
         if rows.is_empty() {
-            match self.mode {
-                Mode::Human | Mode::Agent => println_flush("No results found."),
-                Mode::Json => println_flush("[]"),
-                Mode::Quiet => {}
-            }
+            self.no_results();
             return;
         }
         match self.mode {
@@ -140,12 +138,41 @@ impl Out {
                 }
                 println_flush(&text);
             }
-            Mode::Json => println_flush(&Value::Array(json).to_string()),
+            Mode::Json => println_flush(&to_json(items).to_string()),
             Mode::Quiet => {
                 let ids: Vec<String> = rows.iter().map(|r| r[quiet_column].agent()).collect();
                 println_flush(&ids.join("\n"));
             }
         }
+    }
+
+    /// What an empty table prints.
+    pub fn no_results(&self) {
+        match self.mode {
+            Mode::Human | Mode::Agent => println_flush("No results found."),
+            Mode::Json => println_flush("[]"),
+            Mode::Quiet => {}
+        }
+    }
+
+    /// Detailed objects (`inspect`): indented JSON for humans, compact JSON otherwise, their
+    /// `ids` with -q.
+    pub fn objects<T: Serialize>(&self, items: &[T], ids: &[String]) {
+        match self.mode {
+            Mode::Human => {
+                println_flush(&serde_json::to_string_pretty(&to_json(items)).unwrap_or_default())
+            }
+            Mode::Agent | Mode::Json => println_flush(&to_json(items).to_string()),
+            Mode::Quiet => {
+                let rows: Vec<Vec<Cell>> = ids.iter().map(|id| vec![Cell::text(id)]).collect();
+                self.table(&["id"], &rows, items, 0);
+            }
+        }
+    }
+
+    /// `items` as one compact JSON array, whatever the mode.
+    pub fn json<T: Serialize>(&self, items: &[T]) {
+        println_flush(&to_json(items).to_string());
     }
 
     /// Progress and context on stderr (not in quiet mode).
@@ -178,15 +205,25 @@ fn paint(enabled: bool, code: &str, text: &str) -> String {
 
 /// `COLUMNS`, else the terminal's width, else 80 (as Python's `shutil.get_terminal_size`).
 pub fn terminal_columns() -> usize {
-    if let Some(columns) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok())
-        && columns > 0
-    {
-        return columns;
-    }
-    terminal_size::terminal_size_of(std::io::stdout())
-        .map(|(w, _)| usize::from(w.0))
+    columns_env()
+        .or_else(|| terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| w.0.into()))
         .filter(|w| *w > 0)
         .unwrap_or(80)
+}
+
+/// [`terminal_columns`] of stderr, for what is drawn there.
+pub fn stderr_columns() -> usize {
+    columns_env()
+        .or_else(|| terminal_size::terminal_size_of(std::io::stderr()).map(|(w, _)| w.0.into()))
+        .filter(|w| *w > 0)
+        .unwrap_or(80)
+}
+
+fn columns_env() -> Option<usize> {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|c| *c > 0)
 }
 
 /// Prints and flushes, ignoring a closed pipe (`hfjobs ps | head` must not panic).

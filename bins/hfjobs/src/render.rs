@@ -1,10 +1,13 @@
 //! Jobs, scheduled jobs, hardware and metrics as table rows and as the JSON `hf jobs` prints
-//! (snake_case keys, absent values left out, times in ISO 8601 with `+00:00`).
+//! (snake_case keys, absent values left out, times in ISO 8601 with `+00:00`). The JSON comes
+//! from the `Serialize` views below, one per shape; `output` prints them.
+
+use std::collections::BTreeMap;
 
 use hf_jobs::jobs::{Hardware, Metrics, ScheduledJob, ScheduledJobSpec};
 use hf_jobs::{Job, Volume};
 use jiff::Timestamp;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
 
 use crate::table::{Cell, format_duration, format_size};
 
@@ -62,120 +65,182 @@ pub fn iso(at: &Timestamp) -> String {
     }
 }
 
+/// A view as the JSON value printed: objects with their keys sorted, as `hfjobs` prints them.
+pub fn to_json<T: Serialize + ?Sized>(view: &T) -> serde_json::Value {
+    // Views hold strings, numbers, booleans and string-keyed maps: nothing that fails.
+    serde_json::to_value(view).unwrap_or_default()
+}
+
 /// `2026-01-15 10:30:00`, or `N/A`.
 fn day_and_time(at: Option<&Timestamp>) -> String {
     at.map_or_else(|| "N/A".into(), |at| iso(at)[..19].replace('T', " "))
 }
 
-fn put(map: &mut Map<String, Value>, key: &str, value: Option<Value>) {
-    if let Some(value) = value {
-        map.insert(key.to_owned(), value);
-    }
+fn iso_opt(at: Option<&Timestamp>) -> Option<String> {
+    at.map(iso)
 }
 
-fn volumes_json(volumes: &[Volume]) -> Option<Value> {
+#[derive(Debug, Serialize)]
+pub struct VolumeView<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    source: &'a str,
+    mount_path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revision: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    read_only: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<&'a str>,
+}
+
+/// The volumes, or nothing (no key) when there are none.
+fn volumes(volumes: &[Volume]) -> Option<Vec<VolumeView<'_>>> {
     (!volumes.is_empty()).then(|| {
-        json!(
-            volumes
-                .iter()
-                .map(|v| {
-                    let mut m = Map::new();
-                    m.insert("type".into(), json!(v.kind.as_str()));
-                    m.insert("source".into(), json!(v.source));
-                    m.insert("mount_path".into(), json!(v.mount_path));
-                    put(&mut m, "revision", v.revision.as_ref().map(|r| json!(r)));
-                    put(&mut m, "read_only", v.read_only.map(|r| json!(r)));
-                    put(&mut m, "path", v.path.as_ref().map(|p| json!(p)));
-                    Value::Object(m)
-                })
-                .collect::<Vec<_>>()
-        )
+        volumes
+            .iter()
+            .map(|v| VolumeView {
+                kind: v.kind.as_str(),
+                source: &v.source,
+                mount_path: &v.mount_path,
+                revision: v.revision.as_deref(),
+                read_only: v.read_only,
+                path: v.path.as_deref(),
+            })
+            .collect()
     })
 }
 
+#[derive(Debug, Serialize)]
+pub struct OwnerView<'a> {
+    id: &'a str,
+    name: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+}
+
+impl<'a> OwnerView<'a> {
+    fn of(owner: &'a hf_jobs::jobs::Owner) -> Self {
+        Self {
+            id: &owner.id,
+            name: &owner.name,
+            kind: &owner.kind,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct JobStatusView<'a> {
+    stage: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cancel_reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    expose_urls: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ssh_url: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DurationsView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scheduling_secs: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    running_secs: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total_secs: Option<f64>,
+}
+
+/// What `inspect` and `ps` show alike of a job.
+#[derive(Debug, Serialize)]
+pub struct JobFields<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    started_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finished_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    docker_image: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    space_id: Option<&'a str>,
+    arguments: &'a [String],
+    environment: &'a BTreeMap<String, String>,
+    secrets: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flavor: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeout: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempts: Option<u64>,
+    labels: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    volumes: Option<Vec<VolumeView<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    durations: Option<DurationsView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_group_id: Option<&'a str>,
+    owner: OwnerView<'a>,
+    endpoint: &'a str,
+    url: &'a str,
+}
+
+impl<'a> JobFields<'a> {
+    fn of(job: &'a Job, endpoint: &'a str) -> Self {
+        Self {
+            id: &job.id,
+            created_at: iso_opt(job.created_at.as_ref()),
+            started_at: iso_opt(job.started_at.as_ref()),
+            finished_at: iso_opt(job.finished_at.as_ref()),
+            docker_image: job.docker_image.as_deref(),
+            space_id: job.space_id.as_deref(),
+            arguments: &job.arguments,
+            environment: &job.environment,
+            secrets: &job.secrets,
+            flavor: job.flavor.as_deref(),
+            timeout: job.timeout_seconds,
+            attempts: job.attempts,
+            labels: &job.labels,
+            volumes: volumes(&job.volumes),
+            durations: job.durations.map(|d| DurationsView {
+                scheduling_secs: d.scheduling_secs,
+                running_secs: d.running_secs,
+                total_secs: d.total_secs,
+            }),
+            resource_group_id: job.resource_group_id.as_deref(),
+            owner: OwnerView::of(&job.owner),
+            endpoint,
+            url: &job.url,
+        }
+    }
+}
+
 /// A job as `hf jobs inspect --json` shows it.
-pub fn job_json(job: &Job, endpoint: &str) -> Map<String, Value> {
-    let mut m = Map::new();
-    put(&mut m, "name", job.name().map(|n| json!(n)));
-    m.insert("id".into(), json!(job.id));
-    put(
-        &mut m,
-        "created_at",
-        job.created_at.as_ref().map(|t| json!(iso(t))),
-    );
-    put(
-        &mut m,
-        "started_at",
-        job.started_at.as_ref().map(|t| json!(iso(t))),
-    );
-    put(
-        &mut m,
-        "finished_at",
-        job.finished_at.as_ref().map(|t| json!(iso(t))),
-    );
-    put(
-        &mut m,
-        "docker_image",
-        job.docker_image.as_ref().map(|i| json!(i)),
-    );
-    put(&mut m, "space_id", job.space_id.as_ref().map(|i| json!(i)));
-    m.insert("command".into(), json!(job.command));
-    m.insert("arguments".into(), json!(job.arguments));
-    m.insert("environment".into(), json!(job.environment));
-    m.insert("secrets".into(), json!(job.secrets));
-    put(&mut m, "flavor", job.flavor.as_ref().map(|f| json!(f)));
-    put(&mut m, "timeout", job.timeout_seconds.map(|t| json!(t)));
-    put(&mut m, "attempts", job.attempts.map(|a| json!(a)));
-    m.insert("labels".into(), json!(job.labels));
-    put(&mut m, "volumes", volumes_json(&job.volumes));
-    let mut status = Map::new();
-    status.insert("stage".into(), json!(job.status.stage.as_str()));
-    put(
-        &mut status,
-        "message",
-        job.status.message.as_ref().map(|x| json!(x)),
-    );
-    put(
-        &mut status,
-        "cancel_reason",
-        job.status.cancel_reason.as_ref().map(|x| json!(x)),
-    );
-    if !job.status.expose_urls.is_empty() {
-        status.insert("expose_urls".into(), json!(job.status.expose_urls));
+#[derive(Debug, Serialize)]
+pub struct JobView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(flatten)]
+    fields: JobFields<'a>,
+    command: &'a [String],
+    status: JobStatusView<'a>,
+}
+
+pub fn job_json<'a>(job: &'a Job, endpoint: &'a str) -> JobView<'a> {
+    JobView {
+        name: job.name(),
+        fields: JobFields::of(job, endpoint),
+        command: &job.command,
+        status: JobStatusView {
+            stage: job.status.stage.as_str(),
+            message: job.status.message.as_deref(),
+            cancel_reason: job.status.cancel_reason.as_deref(),
+            expose_urls: &job.status.expose_urls,
+            ssh_url: job.status.ssh_url.as_deref(),
+        },
     }
-    put(
-        &mut status,
-        "ssh_url",
-        job.status.ssh_url.as_ref().map(|x| json!(x)),
-    );
-    m.insert("status".into(), Value::Object(status));
-    if let Some(d) = &job.durations {
-        let mut durations = Map::new();
-        put(
-            &mut durations,
-            "scheduling_secs",
-            d.scheduling_secs.map(|x| json!(x)),
-        );
-        put(
-            &mut durations,
-            "running_secs",
-            d.running_secs.map(|x| json!(x)),
-        );
-        put(&mut durations, "total_secs", d.total_secs.map(|x| json!(x)));
-        m.insert("durations".into(), Value::Object(durations));
-    }
-    put(
-        &mut m,
-        "resource_group_id",
-        job.resource_group_id.as_ref().map(|x| json!(x)),
-    );
-    m.insert(
-        "owner".into(),
-        json!({ "id": job.owner.id, "name": job.owner.name, "type": job.owner.kind }),
-    );
-    m.insert("endpoint".into(), json!(endpoint));
-    m.insert("url".into(), json!(job.url));
-    m
 }
 
 /// `IMAGE/SPACE` of a job: the Docker image, else the Space id.
@@ -194,174 +259,253 @@ fn command_text(command: &[String]) -> String {
     }
 }
 
-/// A `ps` row and its JSON item.
-pub fn ps_row(job: &Job, endpoint: &str) -> (Vec<Cell>, Value) {
-    let name = job.name().unwrap_or("N/A").to_owned();
-    let image = image_or_space(job.docker_image.as_ref(), job.space_id.as_ref());
-    let command = command_text(&job.command);
-    let created = day_and_time(job.created_at.as_ref());
-    let stage = job.status.stage.as_str().to_owned();
-    let runtime = format_duration(job.durations.and_then(|d| d.running_secs));
-    let mut item = job_json(job, endpoint);
-    item.insert("command".into(), json!(command));
-    item.insert("status".into(), json!(stage));
-    item.insert("job_id".into(), json!(job.id));
-    item.insert("name".into(), json!(name));
-    item.insert("image/space".into(), json!(image));
-    item.insert("created".into(), json!(created));
-    item.insert("runtime".into(), json!(runtime));
-    let row = vec![
-        Cell::text(&job.id),
-        Cell::text(name),
-        Cell::text(image),
-        Cell::text(command),
-        Cell::text(created),
-        Cell::text(stage),
-        Cell::text(runtime),
-    ];
-    (row, Value::Object(item))
+/// A `ps --json` item: the job, with the table's columns as they are shown (the command as one
+/// string, the stage as the status).
+#[derive(Debug, Serialize)]
+pub struct PsItem<'a> {
+    #[serde(flatten)]
+    fields: JobFields<'a>,
+    job_id: &'a str,
+    name: String,
+    #[serde(rename = "image/space")]
+    image: String,
+    command: String,
+    created: String,
+    status: &'a str,
+    runtime: String,
 }
 
-fn spec_json(spec: &ScheduledJobSpec) -> Value {
-    let mut m = Map::new();
-    put(
-        &mut m,
-        "docker_image",
-        spec.docker_image.as_ref().map(|x| json!(x)),
-    );
-    put(&mut m, "space_id", spec.space_id.as_ref().map(|x| json!(x)));
-    m.insert("command".into(), json!(spec.command));
-    m.insert("arguments".into(), json!(spec.arguments));
-    m.insert("environment".into(), json!(spec.environment));
-    m.insert("secrets".into(), json!(spec.secrets));
-    put(&mut m, "flavor", spec.flavor.as_ref().map(|x| json!(x)));
-    put(&mut m, "timeout", spec.timeout_seconds.map(|x| json!(x)));
-    m.insert("labels".into(), json!(spec.labels));
-    put(&mut m, "volumes", volumes_json(&spec.volumes));
-    Value::Object(m)
+/// A `ps` row and its JSON item.
+pub fn ps_row<'a>(job: &'a Job, endpoint: &'a str) -> (Vec<Cell>, PsItem<'a>) {
+    let item = PsItem {
+        fields: JobFields::of(job, endpoint),
+        job_id: &job.id,
+        name: job.name().unwrap_or("N/A").to_owned(),
+        image: image_or_space(job.docker_image.as_ref(), job.space_id.as_ref()),
+        command: command_text(&job.command),
+        created: day_and_time(job.created_at.as_ref()),
+        status: job.status.stage.as_str(),
+        runtime: format_duration(job.durations.and_then(|d| d.running_secs)),
+    };
+    let row = vec![
+        Cell::text(&job.id),
+        Cell::text(&item.name),
+        Cell::text(&item.image),
+        Cell::text(&item.command),
+        Cell::text(&item.created),
+        Cell::text(item.status),
+        Cell::text(&item.runtime),
+    ];
+    (row, item)
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScheduledSpecView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    docker_image: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    space_id: Option<&'a str>,
+    command: &'a [String],
+    arguments: &'a [String],
+    environment: &'a BTreeMap<String, String>,
+    secrets: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flavor: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeout: Option<u64>,
+    labels: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    volumes: Option<Vec<VolumeView<'a>>>,
+}
+
+impl<'a> ScheduledSpecView<'a> {
+    fn of(spec: &'a ScheduledJobSpec) -> Self {
+        Self {
+            docker_image: spec.docker_image.as_deref(),
+            space_id: spec.space_id.as_deref(),
+            command: &spec.command,
+            arguments: &spec.arguments,
+            environment: &spec.environment,
+            secrets: &spec.secrets,
+            flavor: spec.flavor.as_deref(),
+            timeout: spec.timeout_seconds,
+            labels: &spec.labels,
+            volumes: volumes(&spec.volumes),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct LastJobView<'a> {
+    id: &'a str,
+    at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScheduledStatusView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_job: Option<LastJobView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_job_run_at: Option<String>,
+}
+
+/// What `scheduled inspect` and `scheduled ps` show alike of a scheduled job.
+#[derive(Debug, Serialize)]
+pub struct ScheduledFields<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    job_spec: Option<ScheduledSpecView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schedule: Option<&'a str>,
+    suspend: bool,
+    concurrency: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<ScheduledStatusView<'a>>,
+    owner: OwnerView<'a>,
+}
+
+impl<'a> ScheduledFields<'a> {
+    fn of(job: &'a ScheduledJob) -> Self {
+        Self {
+            id: &job.id,
+            created_at: iso_opt(job.created_at.as_ref()),
+            job_spec: job.job_spec.as_ref().map(ScheduledSpecView::of),
+            schedule: job.schedule.as_deref(),
+            suspend: job.suspend,
+            concurrency: job.concurrency,
+            status: job.status.as_ref().map(|s| ScheduledStatusView {
+                last_job: s.last_job.as_ref().map(|l| LastJobView {
+                    id: &l.id,
+                    at: iso(&l.at),
+                }),
+                next_job_run_at: iso_opt(s.next_job_run_at.as_ref()),
+            }),
+            owner: OwnerView::of(&job.owner),
+        }
+    }
 }
 
 /// A scheduled job as `hf jobs scheduled inspect --json` shows it.
-pub fn scheduled_json(job: &ScheduledJob) -> Map<String, Value> {
-    let mut m = Map::new();
-    put(
-        &mut m,
-        "name",
-        job.job_spec
-            .as_ref()
-            .and_then(|s| s.labels.get("name"))
-            .map(|n| json!(n)),
-    );
-    m.insert("id".into(), json!(job.id));
-    put(
-        &mut m,
-        "created_at",
-        job.created_at.as_ref().map(|t| json!(iso(t))),
-    );
-    put(&mut m, "job_spec", job.job_spec.as_ref().map(spec_json));
-    put(&mut m, "schedule", job.schedule.as_ref().map(|s| json!(s)));
-    m.insert("suspend".into(), json!(job.suspend));
-    m.insert("concurrency".into(), json!(job.concurrency));
-    if let Some(status) = &job.status {
-        let mut s = Map::new();
-        put(
-            &mut s,
-            "last_job",
-            status
-                .last_job
-                .as_ref()
-                .map(|l| json!({ "id": l.id, "at": iso(&l.at) })),
-        );
-        put(
-            &mut s,
-            "next_job_run_at",
-            status.next_job_run_at.as_ref().map(|t| json!(iso(t))),
-        );
-        m.insert("status".into(), Value::Object(s));
+#[derive(Debug, Serialize)]
+pub struct ScheduledView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(flatten)]
+    fields: ScheduledFields<'a>,
+}
+
+fn scheduled_name(job: &ScheduledJob) -> Option<&str> {
+    job.job_spec
+        .as_ref()
+        .and_then(|s| s.labels.get("name"))
+        .map(String::as_str)
+}
+
+pub fn scheduled_json(job: &ScheduledJob) -> ScheduledView<'_> {
+    ScheduledView {
+        name: scheduled_name(job),
+        fields: ScheduledFields::of(job),
     }
-    m.insert(
-        "owner".into(),
-        json!({ "id": job.owner.id, "name": job.owner.name, "type": job.owner.kind }),
-    );
-    m
+}
+
+/// A `scheduled ps --json` item: the scheduled job with the table's columns as shown.
+#[derive(Debug, Serialize)]
+pub struct ScheduledItem<'a> {
+    #[serde(flatten)]
+    fields: ScheduledFields<'a>,
+    name: String,
+    #[serde(rename = "image/space")]
+    image: String,
+    command: String,
+    last_run: String,
+    next_run: String,
 }
 
 /// A `scheduled ps` row and its JSON item.
-pub fn scheduled_row(job: &ScheduledJob) -> (Vec<Cell>, Value) {
+pub fn scheduled_row(job: &ScheduledJob) -> (Vec<Cell>, ScheduledItem<'_>) {
     let spec = job.job_spec.as_ref();
-    let name = spec
-        .and_then(|s| s.labels.get("name").cloned())
-        .unwrap_or_else(|| "N/A".into());
-    let image = spec.map_or_else(
-        || "N/A".into(),
-        |s| image_or_space(s.docker_image.as_ref(), s.space_id.as_ref()),
-    );
-    let command = command_text(spec.map_or(&[][..], |s| &s.command));
     let status = job.status.as_ref();
-    let last_run = day_and_time(status.and_then(|s| s.last_job.as_ref()).map(|l| &l.at));
-    let next_run = day_and_time(status.and_then(|s| s.next_job_run_at.as_ref()));
-    let schedule = job.schedule.clone().unwrap_or_default();
-    let mut item = scheduled_json(job);
-    for (key, value) in [
-        ("name", &name),
-        ("image/space", &image),
-        ("command", &command),
-        ("last_run", &last_run),
-        ("next_run", &next_run),
-    ] {
-        item.insert(key.into(), json!(value));
-    }
+    let item = ScheduledItem {
+        fields: ScheduledFields::of(job),
+        name: scheduled_name(job).unwrap_or("N/A").to_owned(),
+        image: spec.map_or_else(
+            || "N/A".into(),
+            |s| image_or_space(s.docker_image.as_ref(), s.space_id.as_ref()),
+        ),
+        command: command_text(spec.map_or(&[][..], |s| &s.command)),
+        last_run: day_and_time(status.and_then(|s| s.last_job.as_ref()).map(|l| &l.at)),
+        next_run: day_and_time(status.and_then(|s| s.next_job_run_at.as_ref())),
+    };
     let row = vec![
         Cell::text(&job.id),
-        Cell::text(name),
-        Cell::text(schedule),
-        Cell::text(image),
-        Cell::text(command),
-        Cell::text(last_run),
-        Cell::text(next_run),
+        Cell::text(&item.name),
+        Cell::text(job.schedule.clone().unwrap_or_default()),
+        Cell::text(&item.image),
+        Cell::text(&item.command),
+        Cell::text(&item.last_run),
+        Cell::text(&item.next_run),
         Cell::Bool(job.suspend),
     ];
-    (row, Value::Object(item))
+    (row, item)
+}
+
+/// A `hardware --json` item: the table's columns as shown.
+#[derive(Debug, Serialize)]
+pub struct HardwareItem {
+    name: String,
+    #[serde(rename = "pretty name")]
+    pretty_name: String,
+    cpu: String,
+    ram: String,
+    storage: String,
+    accelerator: String,
+    #[serde(rename = "cost/min")]
+    cost_min: String,
+    #[serde(rename = "cost/hour")]
+    cost_hour: String,
 }
 
 /// A `hardware` row and its JSON item (cost per minute with 4 decimals, per hour with 2).
-pub fn hardware_row(hw: &Hardware) -> (Vec<Cell>, Value) {
-    let accelerator = hw
-        .accelerator
-        .as_ref()
-        .map(|a| format!("{}x {} ({})", a.quantity, a.model, a.vram))
-        .unwrap_or_default();
+pub fn hardware_row(hw: &Hardware) -> (Vec<Cell>, HardwareItem) {
     let free = hw.unit_cost_usd == 0.0;
-    let cost_min = if free {
-        "free".into()
-    } else {
-        format!("${:.4}", hw.unit_cost_usd)
+    let item = HardwareItem {
+        name: hw.name.clone(),
+        pretty_name: hw.pretty_name.clone(),
+        cpu: hw.cpu.clone(),
+        ram: hw.ram.clone(),
+        storage: hw.ephemeral_storage.clone().unwrap_or_else(|| "N/A".into()),
+        accelerator: hw
+            .accelerator
+            .as_ref()
+            .map(|a| format!("{}x {} ({})", a.quantity, a.model, a.vram))
+            .unwrap_or_default(),
+        cost_min: if free {
+            "free".into()
+        } else {
+            format!("${:.4}", hw.unit_cost_usd)
+        },
+        cost_hour: if free {
+            "free".into()
+        } else {
+            format!("${:.2}", hw.unit_cost_usd * 60.0)
+        },
     };
-    let cost_hour = if free {
-        "free".into()
-    } else {
-        format!("${:.2}", hw.unit_cost_usd * 60.0)
-    };
-    let storage = hw.ephemeral_storage.clone().unwrap_or_else(|| "N/A".into());
-    let values = [
-        hw.name.clone(),
-        hw.pretty_name.clone(),
-        hw.cpu.clone(),
-        hw.ram.clone(),
-        storage,
-        accelerator,
-        cost_min,
-        cost_hour,
-    ];
-    let item: Map<String, Value> = HARDWARE_HEADERS
-        .iter()
-        .zip(values.iter())
-        .map(|(k, v)| ((*k).to_owned(), json!(v)))
-        .collect();
-    (
-        values.into_iter().map(Cell::Text).collect(),
-        Value::Object(item),
-    )
+    let row = [
+        &item.name,
+        &item.pretty_name,
+        &item.cpu,
+        &item.ram,
+        &item.storage,
+        &item.accelerator,
+        &item.cost_min,
+        &item.cost_hour,
+    ]
+    .into_iter()
+    .map(Cell::text)
+    .collect();
+    (row, item)
 }
 
 fn percent(part: f64, total: f64) -> String {
@@ -427,20 +571,71 @@ pub fn stats_rows(job_id: &str, m: &Metrics) -> Vec<Vec<Cell>> {
     rows
 }
 
-/// A metrics sample as JSON, with its job id.
-pub fn stats_json(job_id: &str, m: &Metrics) -> Value {
-    let gpus: Map<String, Value> = m
-        .gpus
-        .iter()
-        .map(|(id, g)| {
-            (
-                id.clone(),
-                json!({ "utilization": g.utilization, "memory_used_bytes": g.memory_used_bytes,
-                        "memory_total_bytes": g.memory_total_bytes }),
-            )
-        })
-        .collect();
-    json!({ "job_id": job_id, "cpu_usage_pct": m.cpu_usage_pct, "cpu_millicores": m.cpu_millicores,
-            "memory_used_bytes": m.memory_used_bytes, "memory_total_bytes": m.memory_total_bytes,
-            "rx_bps": m.rx_bps, "tx_bps": m.tx_bps, "gpus": gpus })
+#[derive(Debug, Serialize)]
+pub struct GpuView {
+    utilization: f64,
+    memory_used_bytes: f64,
+    memory_total_bytes: f64,
+}
+
+/// A metrics sample as `stats --json` shows it, with its job id.
+#[derive(Debug, Serialize)]
+pub struct StatsItem<'a> {
+    pub job_id: &'a str,
+    cpu_usage_pct: f64,
+    cpu_millicores: f64,
+    memory_used_bytes: f64,
+    memory_total_bytes: f64,
+    rx_bps: f64,
+    tx_bps: f64,
+    gpus: BTreeMap<&'a str, GpuView>,
+}
+
+pub fn stats_json<'a>(job_id: &'a str, m: &'a Metrics) -> StatsItem<'a> {
+    StatsItem {
+        job_id,
+        cpu_usage_pct: m.cpu_usage_pct,
+        cpu_millicores: m.cpu_millicores,
+        memory_used_bytes: m.memory_used_bytes,
+        memory_total_bytes: m.memory_total_bytes,
+        rx_bps: m.rx_bps,
+        tx_bps: m.tx_bps,
+        gpus: m
+            .gpus
+            .iter()
+            .map(|(id, g)| {
+                (
+                    id.as_str(),
+                    GpuView {
+                        utilization: g.utilization,
+                        memory_used_bytes: g.memory_used_bytes,
+                        memory_total_bytes: g.memory_total_bytes,
+                    },
+                )
+            })
+            .collect(),
+    }
+}
+
+/// A `wait` row's JSON item (the message is `null` when the Hub gave none).
+#[derive(Debug, Serialize)]
+pub struct WaitItem<'a> {
+    id: &'a str,
+    stage: &'a str,
+    message: Option<&'a str>,
+}
+
+/// A `wait` row and its JSON item.
+pub fn wait_row(job: &Job) -> (Vec<Cell>, WaitItem<'_>) {
+    let row = vec![
+        Cell::text(&job.id),
+        Cell::text(job.status.stage.as_str()),
+        job.status.message.clone().map_or(Cell::Empty, Cell::Text),
+    ];
+    let item = WaitItem {
+        id: &job.id,
+        stage: job.status.stage.as_str(),
+        message: job.status.message.as_deref(),
+    };
+    (row, item)
 }

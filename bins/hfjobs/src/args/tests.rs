@@ -38,7 +38,9 @@ fn malformed_job_refs_are_refused() {
     for bad in ["", "/", "alice/", "/job1", "alice/job1/extra"] {
         assert!(parse_job_ref(bad, None).is_err(), "{bad:?} accepted");
     }
-    let err = parse_job_ref("alice/job1", Some("bob")).unwrap_err();
+    let err = parse_job_ref("alice/job1", Some("bob"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("Conflicting namespace"), "{err}");
 }
 
@@ -99,7 +101,9 @@ fn bare_secrets_resolve_or_fail_clearly() {
     let map = parse_secrets_map(&["HF_TOKEN".into(), "X=y".into()], None, &env).unwrap();
     assert_eq!(map["HF_TOKEN"], "hf_local");
     assert_eq!(map["X"], "y");
-    let err = parse_secrets_map(&["NOPE".into(), "NADA".into()], None, &env).unwrap_err();
+    let err = parse_secrets_map(&["NOPE".into(), "NADA".into()], None, &env)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("NOPE, NADA"), "{err}");
     assert!(err.contains("export NOPE=..."), "{err}");
     // A secret named in the secrets file is not missing.
@@ -147,4 +151,40 @@ fn statuses_split_on_commas() {
         split_statuses(&["running, scheduling".into(), "error".into()]),
         vec!["running", "scheduling", "error"]
     );
+}
+
+#[test]
+fn errors_say_what_hf_jobs_says() {
+    let message = |e: ArgError| e.to_string();
+    assert_eq!(
+        message(parse_job_ref("", None).unwrap_err()),
+        "Job ID cannot be empty."
+    );
+    assert_eq!(
+        message(parse_job_ref("a/b/c", None).unwrap_err()),
+        "Job ID must be in the form 'job_id' or 'namespace/job_id': 'a/b/c'."
+    );
+    assert_eq!(
+        message(parse_job_ref("alice/j", Some("bob")).unwrap_err()),
+        "Conflicting namespace: got --namespace='bob' but job ID implies namespace='alice'"
+    );
+    assert_eq!(
+        message(parse_secrets_map(&["NOPE".into()], None, &env).unwrap_err()),
+        "The following secret(s) are not set in your environment: NOPE. Export them locally (e.g. `export NOPE=...`) or use `--secrets-file` otherwise."
+    );
+    assert_eq!(
+        message(parse_labels(&["name=x".into()], Some("y")).unwrap_err()),
+        "--name and --label name=... cannot both be provided."
+    );
+    assert_eq!(
+        message(parse_label_filters(&["bare".into()], None).unwrap_err()),
+        "Invalid label filter 'bare': must be in the form 'key=value'"
+    );
+    assert_eq!(
+        message(parse_label_filters(&["name=x".into()], Some("y")).unwrap_err()),
+        "Cannot filter by both `--name` and `--label name=...`."
+    );
+    assert!(message(timeout_seconds("2H").unwrap_err()).starts_with("Invalid --timeout: "));
+    assert_eq!(timeout_seconds("90m").unwrap(), 5400);
+    assert!(wait_limit("zz").is_err());
 }

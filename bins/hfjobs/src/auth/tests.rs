@@ -92,3 +92,34 @@ fn endpoint_from_env() {
         "https://hub-ci.huggingface.co"
     );
 }
+
+#[test]
+fn credentials_carry_the_token_source_and_never_show_the_token() {
+    let vars = |name: &str| match name {
+        "HF_TOKEN" => Some("hf_env_secret".to_owned()),
+        "HF_ENDPOINT" => Some("http://127.0.0.1:9/".to_owned()),
+        _ => None,
+    };
+    let read = |_: &Path| None;
+    let env = Env {
+        var: &vars,
+        read_file: &read,
+    };
+    let credentials = Credentials::resolve(None, &env);
+    assert_eq!(credentials.endpoint, "http://127.0.0.1:9");
+    assert_eq!(credentials.source(), Some(TokenSource::EnvVar("HF_TOKEN")));
+    let shown = format!("{credentials:?}");
+    assert!(!shown.contains("hf_env_secret"), "{shown}");
+    let flagged = Credentials::resolve(Some("hf_flag"), &env);
+    assert_eq!(flagged.source(), Some(TokenSource::Flag));
+    let none = |_: &str| None;
+    let anonymous = Credentials::resolve(
+        None,
+        &Env {
+            var: &none,
+            read_file: &read,
+        },
+    );
+    assert_eq!(anonymous.source(), None);
+    assert!(anonymous.token().is_none());
+}

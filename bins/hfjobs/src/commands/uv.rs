@@ -3,7 +3,7 @@
 //! through the `jobs-artifacts` bucket; a progress bar shows the upload on a terminal.
 
 use std::collections::BTreeSet;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
@@ -13,14 +13,18 @@ use hf_jobs::jobs::cli_default_uv_job_name;
 use hf_jobs::uv::DEFAULT_UV_IMAGE;
 use hf_jobs::{HfClient, UploadProgress, UvJobSpec, UvScheduleSpec};
 
-use super::{
-    LaunchArgs, OK, SpecArgs, args, client, common_summary, create_scheduled_msg, extended_environ,
-    job_spec, name_parts, opt_bool, out, print_summary, resolve_spec, resolve_volumes, started,
-    yes,
-};
-use crate::cli::{self, UvArgs};
+use super::follow::started;
+use super::scheduled::print_created;
+use super::spec::{job_spec, name_parts, parse_volume_specs, resolve_spec};
+use super::summary::{Summary, common_summary, flavor, opt_bool, print_summary, yes};
+use super::volumes::resolve_volumes;
+use super::{Hub, OK, extended_environ};
+use crate::args;
+use crate::auth::Credentials;
+use crate::cli::{LaunchArgs, ScheduledUvRunArgs, SpecArgs, UvArgs, UvRunArgs};
 use crate::header::{self, ScriptHeader};
 use crate::output::Out;
+use crate::redraw::LiveRegion;
 
 /// A downloaded URL script, removed when dropped.
 struct Downloaded {
@@ -65,34 +69,34 @@ async fn download(url: &str) -> anyhow::Result<Downloaded> {
     Ok(Downloaded { dir, path })
 }
 
-/// A progress bar on stderr, only when stderr is a terminal (and not in quiet mode).
+/// A progress bar on stderr, only when stderr is a terminal (and not in quiet mode); it stays
+/// on screen once complete.
 fn progress_bar(out: &Out) -> Option<impl Fn(UploadProgress) + Send + Sync> {
     if !(out.human() && std::io::stderr().is_terminal()) {
         return None;
     }
-    let last = Mutex::new(u64::MAX);
+    let state = Mutex::new((u64::MAX, LiveRegion::new(std::io::stderr())));
     Some(move |p: UploadProgress| {
         let total = p.total_bytes.max(1);
         let percent = (p.completed_bytes.min(total) * 100) / total;
-        let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+        let (last, bar) = &mut *state;
         if *last == percent {
             return;
         }
         *last = percent;
         let filled = (percent / 5) as usize;
-        let mut stderr = std::io::stderr().lock();
-        let _ = write!(
-            stderr,
-            "\r\x1b[2KUploading [{}{}] {percent:>3}% {}/{}",
+        let text = format!(
+            "Uploading [{}{}] {percent:>3}% {}/{}",
             "#".repeat(filled),
             " ".repeat(20 - filled),
             crate::table::format_size(p.completed_bytes as f64),
             crate::table::format_size(p.total_bytes as f64),
         );
+        bar.draw(&text, crate::output::stderr_columns());
         if percent >= 100 {
-            let _ = writeln!(stderr);
+            bar.keep();
         }
-        let _ = stderr.flush();
     })
 }
 
@@ -106,7 +110,7 @@ struct Prepared {
     namespace: Option<String>,
     explicit_name: bool,
     downloaded: Option<Downloaded>,
-    summary: Vec<(&'static str, String)>,
+    summary: Summary,
     from_script: BTreeSet<String>,
 }
 
@@ -147,7 +151,7 @@ async fn prepare(
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read the script '{}'", path.display()))?;
-            header::parse(&text).map_err(|e| anyhow!(e))?
+            header::parse(&text)?
         }
         None => ScriptHeader::default(),
     };
@@ -278,13 +282,7 @@ async fn prepare(
             "image",
             uv.image.clone().unwrap_or_else(|| DEFAULT_UV_IMAGE.into()),
         ),
-        (
-            "flavor",
-            spec_args
-                .flavor
-                .clone()
-                .unwrap_or_else(|| "cpu-basic".into()),
-        ),
+        ("flavor", flavor(&spec_args)),
         ("python", uv.python.clone().unwrap_or_default()),
     ];
     summary.extend(common_summary(&spec_args, &resolved));
@@ -311,10 +309,7 @@ async fn prepare(
 }
 
 /// Marks the summary values that come from the script's table, as `hf jobs` does.
-fn mark_from_script(
-    summary: Vec<(&'static str, String)>,
-    from_script: &BTreeSet<String>,
-) -> Vec<(&'static str, String)> {
+fn mark_from_script(summary: Summary, from_script: &BTreeSet<String>) -> Summary {
     const MARK: &str = " (from script)";
     summary
         .into_iter()
@@ -344,8 +339,8 @@ fn mark_from_script(
         .collect()
 }
 
-pub async fn run(a: cli::UvRunArgs) -> anyhow::Result<ExitCode> {
-    let out = out(&a.output)?;
+pub async fn run(a: UvRunArgs, credentials: &Credentials) -> anyhow::Result<ExitCode> {
+    let out = Out::new(&a.output)?;
     let mut prepared = prepare(
         &a.script,
         &a.script_args,
@@ -371,7 +366,7 @@ pub async fn run(a: cli::UvRunArgs) -> anyhow::Result<ExitCode> {
         ),
         ("namespace", prepared.namespace.clone().unwrap_or_default()),
     ]);
-    let client = client(&a.hub, prepared.namespace.as_deref())?;
+    let client = Hub::new(credentials, &a.hub).client(prepared.namespace.as_deref())?;
     prepared.spec.job.volumes =
         volumes_checked(&client, &out, &prepared.spec_args, &prepared.spec).await?;
     let summary = mark_from_script(std::mem::take(&mut prepared.summary), &prepared.from_script);
@@ -408,11 +403,7 @@ async fn volumes_checked(
     spec_args: &SpecArgs,
     spec: &UvJobSpec,
 ) -> anyhow::Result<Vec<hf_jobs::Volume>> {
-    let parsed = spec_args
-        .volume
-        .iter()
-        .map(|v| hf_jobs::parse_job_volume_spec(v).map_err(|e| anyhow!("{e}")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let parsed = parse_volume_specs(&spec_args.volume)?;
     let mounts: Vec<&str> = parsed.iter().map(|v| v.mount_path()).collect();
     spec.check_local(&mounts)?;
     if spec_args.dry_run {
@@ -421,8 +412,11 @@ async fn volumes_checked(
     resolve_volumes(client, out, &parsed).await
 }
 
-pub async fn scheduled(a: cli::ScheduledUvRunArgs) -> anyhow::Result<ExitCode> {
-    let out = out(&a.output)?;
+pub async fn scheduled(
+    a: ScheduledUvRunArgs,
+    credentials: &Credentials,
+) -> anyhow::Result<ExitCode> {
+    let out = Out::new(&a.output)?;
     let mut prepared = prepare(
         &a.script,
         &a.script_args,
@@ -447,7 +441,7 @@ pub async fn scheduled(a: cli::ScheduledUvRunArgs) -> anyhow::Result<ExitCode> {
         ),
         ("namespace", prepared.namespace.clone().unwrap_or_default()),
     ]);
-    let client = client(&a.hub, prepared.namespace.as_deref())?;
+    let client = Hub::new(credentials, &a.hub).client(prepared.namespace.as_deref())?;
     prepared.spec.job.volumes =
         volumes_checked(&client, &out, &prepared.spec_args, &prepared.spec).await?;
     let summary = mark_from_script(summary, &prepared.from_script);
@@ -469,6 +463,6 @@ pub async fn scheduled(a: cli::ScheduledUvRunArgs) -> anyhow::Result<ExitCode> {
             "Your script and Job artifacts will be saved in this bucket: {url}"
         ));
     }
-    create_scheduled_msg(&out, &created.scheduled, prepared.explicit_name);
+    print_created(&out, &created.scheduled, prepared.explicit_name);
     OK
 }

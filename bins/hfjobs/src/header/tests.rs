@@ -46,30 +46,40 @@ fn scripts_without_the_table_have_an_empty_header() {
 #[test]
 fn wrong_types_and_unknown_keys_are_explained() {
     let wrap = |body: &str| format!("# /// script\n# [tool.hf-jobs]\n# {body}\n# ///\n");
-    assert!(parse(&wrap("flavor = 3")).unwrap_err().contains("'flavor'"));
+    assert!(
+        parse(&wrap("flavor = 3"))
+            .unwrap_err()
+            .to_string()
+            .contains("'flavor'")
+    );
     assert!(
         parse(&wrap("timeout = true"))
             .unwrap_err()
+            .to_string()
             .contains("timeout")
     );
     assert!(
         parse(&wrap("env = { A = 1 }"))
             .unwrap_err()
+            .to_string()
             .contains("env.A")
     );
     assert!(
         parse(&wrap("secrets = { A = \"b\" }"))
             .unwrap_err()
+            .to_string()
             .contains("list of names")
     );
     assert!(
         parse(&wrap("gpu = \"yes\""))
             .unwrap_err()
+            .to_string()
             .contains("Unknown key(s) 'gpu'")
     );
     assert!(
         parse(&wrap("flavor = "))
             .unwrap_err()
+            .to_string()
             .contains("Invalid TOML")
     );
 }

@@ -17,6 +17,7 @@ fn ps_row_of_a_completed_job() {
         "owner": { "id": "u", "name": "testuser", "type": "user" }
     }));
     let (row, item) = ps_row(&job, "https://huggingface.co");
+    let item = to_json(&item);
     let shown: Vec<String> = row.iter().map(Cell::human).collect();
     assert_eq!(
         shown,
@@ -44,6 +45,7 @@ fn ps_row_of_a_minimal_space_job() {
         "owner": { "id": "1234", "name": "user", "type": "user" }, "status": { "stage": "SCHEDULING" }
     }));
     let (row, item) = ps_row(&job, "https://huggingface.co");
+    let item = to_json(&item);
     let shown: Vec<String> = row.iter().map(Cell::human).collect();
     assert_eq!(
         shown,
@@ -69,7 +71,7 @@ fn inspect_json_surfaces_the_name_and_keeps_status_details() {
         "status": { "stage": "ERROR", "message": "Job failed with exit code: 1" },
         "owner": { "id": "1", "name": "alice", "type": "user" }
     }));
-    let item = job_json(&job, "https://huggingface.co");
+    let item = to_json(&job_json(&job, "https://huggingface.co"));
     assert_eq!(item["name"], "n");
     assert_eq!(item["created_at"], "2026-05-08T08:41:06.123000+00:00");
     assert_eq!(item["timeout"], 5400);
@@ -95,6 +97,7 @@ fn scheduled_row_shows_schedule_runs_and_suspension() {
     }))
     .unwrap();
     let (row, item) = scheduled_row(&job);
+    let item = to_json(&item);
     let shown: Vec<String> = row.iter().map(Cell::human).collect();
     assert_eq!(
         shown,
