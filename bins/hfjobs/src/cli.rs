@@ -79,6 +79,7 @@ impl Command {
                 | ScheduledCommand::Suspend(a)
                 | ScheduledCommand::Resume(a)
                 | ScheduledCommand::Trigger(a) => &a.hub,
+                ScheduledCommand::Reschedule(a) => &a.hub,
                 ScheduledCommand::Labels(a) => &a.hub,
             },
         };
@@ -110,6 +111,8 @@ pub enum ScheduledCommand {
     Suspend(JobArgs),
     /// Resume a suspended scheduled job.
     Resume(JobArgs),
+    /// Change when a scheduled job runs (its spec, labels and suspension are kept).
+    Reschedule(RescheduleArgs),
     /// Start a run of a scheduled job now (the schedule is unchanged).
     Trigger(JobArgs),
     /// Set a scheduled job's name or replace its labels.
@@ -407,6 +410,18 @@ pub struct InspectArgs {
 pub struct JobArgs {
     /// Id (or NAMESPACE/ID).
     pub id: String,
+    #[command(flatten)]
+    pub hub: HubArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RescheduleArgs {
+    /// Scheduled job id (or NAMESPACE/ID).
+    pub id: String,
+    /// @annually, @yearly, @monthly, @weekly, @daily, @hourly or a cron expression (UTC).
+    pub schedule: String,
     #[command(flatten)]
     pub hub: HubArgs,
     #[command(flatten)]

@@ -52,6 +52,28 @@ fn the_command_line_parses_like_hf_jobs() {
 }
 
 #[test]
+fn scheduled_reschedule_takes_an_id_and_a_schedule() {
+    use clap::Parser;
+    let cli = Cli::try_parse_from([
+        "hfjobs",
+        "scheduled",
+        "reschedule",
+        "--namespace",
+        "org",
+        "abc",
+        "0 9 * * 1",
+    ])
+    .unwrap();
+    let Command::Scheduled(ScheduledCommand::Reschedule(a)) = &cli.command else {
+        panic!("not scheduled reschedule")
+    };
+    assert_eq!(a.id, "abc");
+    assert_eq!(a.schedule, "0 9 * * 1");
+    assert_eq!(a.hub.namespace.as_deref(), Some("org"));
+    assert!(Cli::try_parse_from(["hfjobs", "scheduled", "reschedule", "abc"]).is_err());
+}
+
+#[test]
 fn the_token_flag_is_found_on_every_command_that_takes_one() {
     use clap::Parser;
     let token = |args: &[&str]| {
@@ -66,7 +88,16 @@ fn the_token_flag_is_found_on_every_command_that_takes_one() {
         Some("t")
     );
     assert_eq!(
-        token(&["hfjobs", "scheduled", "trigger", "--token", "t", "a"]).as_deref(),
+        token(&[
+            "hfjobs",
+            "scheduled",
+            "reschedule",
+            "--token",
+            "t",
+            "a",
+            "@daily"
+        ])
+        .as_deref(),
         Some("t")
     );
     assert_eq!(

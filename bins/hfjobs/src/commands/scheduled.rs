@@ -1,5 +1,5 @@
 //! `scheduled ...`: create (`run`; `uv run` is in `uv`), list, inspect, delete, suspend,
-//! resume, trigger and label jobs that run on a schedule.
+//! resume, reschedule, trigger and label jobs that run on a schedule.
 
 use std::process::ExitCode;
 
@@ -14,8 +14,8 @@ use super::{Hub, OK};
 use crate::args;
 use crate::auth::Credentials;
 use crate::cli::{
-    InspectArgs, JobArgs, LabelsArgs, ScheduledCommand, ScheduledPsArgs, ScheduledRunArgs,
-    ScheduledUvCommand,
+    InspectArgs, JobArgs, LabelsArgs, RescheduleArgs, ScheduledCommand, ScheduledPsArgs,
+    ScheduledRunArgs, ScheduledUvCommand,
 };
 use crate::output::Out;
 use crate::render;
@@ -31,6 +31,7 @@ pub async fn run(command: ScheduledCommand, credentials: &Credentials) -> anyhow
         ScheduledCommand::Delete(a) => delete(a, c).await,
         ScheduledCommand::Suspend(a) => suspend(a, c).await,
         ScheduledCommand::Resume(a) => resume(a, c).await,
+        ScheduledCommand::Reschedule(a) => reschedule(a, c).await,
         ScheduledCommand::Trigger(a) => trigger(a, c).await,
         ScheduledCommand::Labels(a) => update_labels(a, c).await,
     }
@@ -209,6 +210,26 @@ async fn resume(a: JobArgs, credentials: &Credentials) -> anyhow::Result<ExitCod
     let (client, id) = Hub::new(credentials, &a.hub).client_for(&a.id)?;
     client.resume_scheduled_job(&id).await?;
     out.result("Scheduled Job resumed", &[("id", Some(id))]);
+    OK
+}
+
+/// `POST /api/scheduled-jobs/{namespace}/{id}/schedule` with `{"schedule": ...}`, as
+/// `hf jobs scheduled reschedule` sends it. The Hub checks the schedule (400 when invalid), as
+/// it does for `hf jobs`: it is sent as typed.
+async fn reschedule(a: RescheduleArgs, credentials: &Credentials) -> anyhow::Result<ExitCode> {
+    let out = Out::new(&a.output)?;
+    let (client, id) = Hub::new(credentials, &a.hub).client_for(&a.id)?;
+    let job = client
+        .update_scheduled_job_schedule(&id, &a.schedule)
+        .await?;
+    out.result(
+        "Scheduled Job rescheduled",
+        &[("id", Some(job.id.clone())), ("schedule", job.schedule)],
+    );
+    out.hint(&format!(
+        "Use `hfjobs scheduled inspect {}/{}` to see its next run.",
+        job.owner.name, job.id
+    ));
     OK
 }
 

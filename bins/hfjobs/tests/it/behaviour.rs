@@ -548,3 +548,87 @@ fn trigger_conflict_is_reported() {
     assert_eq!(items[0]["schedule"], "@hourly");
     assert!(items[0]["status"]["last_job"]["id"].is_string(), "{items}");
 }
+
+#[test]
+fn reschedule_prints_the_new_schedule_and_refuses_a_bad_one() {
+    let hub = hub();
+    let home = Home::new();
+    hfjobs(
+        &hub,
+        &home,
+        &[
+            "scheduled",
+            "run",
+            "--name",
+            "weekly",
+            "@hourly",
+            "ubuntu",
+            "true",
+        ],
+    )
+    .assert_ok();
+    let id = hub.with_state(|s| s.scheduled.keys().next().cloned().unwrap());
+    let out = hfjobs(&hub, &home, &["scheduled", "reschedule", &id, "0 9 * * 1"]);
+    out.assert_ok();
+    assert_eq!(
+        out.stdout,
+        format!("✓ Scheduled Job rescheduled\n  id: {id}\n  schedule: 0 9 * * 1\n")
+    );
+    assert_eq!(
+        out.stderr,
+        format!("Hint: Use `hfjobs scheduled inspect alice/{id}` to see its next run.\n")
+    );
+    let stored = hub.scheduled_job(&id).unwrap();
+    assert_eq!(stored["schedule"], "0 9 * * 1");
+    assert_eq!(stored["jobSpec"]["labels"]["name"], "weekly");
+    let out = hfjobs(
+        &hub,
+        &home,
+        &[
+            "scheduled",
+            "reschedule",
+            &format!("alice/{id}"),
+            "@daily",
+            "--json",
+        ],
+    );
+    out.assert_ok();
+    let printed: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(printed, json!({ "id": id, "schedule": "@daily" }));
+    // The Hub judges the schedule: one line saying why, and nothing changed.
+    let out = hfjobs(
+        &hub,
+        &home,
+        &["scheduled", "reschedule", &id, "every monday"],
+    );
+    out.assert_failed();
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        out.stderr,
+        "Error: bad request: schedule: Invalid schedule 'every monday', expected @hourly, @daily, ... or a cron expression\n"
+    );
+    assert_eq!(hub.scheduled_job(&id).unwrap()["schedule"], "@daily");
+    let out = hfjobs(
+        &hub,
+        &home,
+        &[
+            "scheduled",
+            "reschedule",
+            "0123456789abcdef01234567",
+            "@daily",
+        ],
+    );
+    out.assert_failed();
+    assert!(out.stderr.starts_with("Error: Not found"), "{}", out.stderr);
+    // A malformed id or a missing schedule fails before any request.
+    hub.server.clear_requests();
+    let out = hfjobs(&hub, &home, &["scheduled", "reschedule", "a/b/c", "@daily"]);
+    out.assert_failed();
+    assert!(out.stderr.contains("namespace/job_id"), "{}", out.stderr);
+    let out = hfjobs(&hub, &home, &["scheduled", "reschedule", &id]);
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert!(
+        hub.server.requests().is_empty(),
+        "bad arguments sent requests"
+    );
+}

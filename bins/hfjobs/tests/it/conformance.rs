@@ -11,6 +11,8 @@ use testkit::{FakeHub, Request};
 
 use crate::{Cas, Home, Output, command, finish, hfjobs_bin, hub, significant};
 
+mod scheduled;
+
 /// The `hf` executable of the reference client. CI sets the variable; without it these tests
 /// fail rather than silently skip.
 fn hf_cli() -> PathBuf {
@@ -404,87 +406,6 @@ fn unknown_job_fails_in_both() {
 }
 
 #[test]
-fn scheduled_create_list_suspend_resume_trigger_delete() {
-    let pair = Pair::new(|_| {});
-    pair.same(&["scheduled", "run", "@hourly", "ubuntu", "echo", "hi"])
-        .ours
-        .assert_ok();
-    pair.same(&[
-        "scheduled",
-        "run",
-        "--suspend",
-        "--concurrency",
-        "--name",
-        "nightly",
-        "-e",
-        "AA=1",
-        "--timeout",
-        "1h",
-        "0 0 * * *",
-        "python:3.12",
-        "python",
-        "-c",
-        "print(2)",
-    ])
-    .ours
-    .assert_ok();
-    pair.same(&[
-        "scheduled",
-        "run",
-        "--no-suspend",
-        "@daily",
-        "ubuntu",
-        "true",
-    ])
-    .ours
-    .assert_ok();
-    let ids: Vec<String> = pair
-        .ours
-        .with_state(|s| s.scheduled.keys().cloned().collect());
-    assert_eq!(
-        ids,
-        pair.python
-            .with_state(|s| s.scheduled.keys().cloned().collect::<Vec<_>>())
-    );
-    let first = &ids[0];
-    for args in [
-        &["scheduled", "ps"][..],
-        &["scheduled", "ps", "-a"],
-        &["scheduled", "ls", "--status", "suspended"],
-        &["scheduled", "suspend", first],
-        &["scheduled", "resume", first],
-        &["scheduled", "trigger", first],
-        &["scheduled", "inspect", first],
-        &["scheduled", "labels", first, "--name", "renamed"],
-    ] {
-        pair.same(args).ours.assert_ok();
-    }
-    let both = pair.same(&["scheduled", "ps", "-a", "-q"]);
-    assert_eq!(both.ours.stdout, both.python.stdout);
-    pair.same(&["scheduled", "delete", &format!("alice/{first}")])
-        .ours
-        .assert_ok();
-}
-
-#[test]
-fn uv_scheduled_command() {
-    let pair = Pair::new(|_| {});
-    pair.same(&[
-        "scheduled",
-        "uv",
-        "run",
-        "@weekly",
-        "--with",
-        "pandas",
-        "python",
-        "-c",
-        "print(3)",
-    ])
-    .ours
-    .assert_ok();
-}
-
-#[test]
 fn labels_and_wait() {
     let pair = Pair::new(two_jobs);
     let ids = job_ids(&pair.ours);
@@ -619,23 +540,6 @@ fn run_detached_with_a_local_directory_volume() {
         .unwrap();
     assert_eq!(body["volumes"][0]["readOnly"], true);
     assert_eq!(body["volumes"][0]["mountPath"], "/inputs");
-}
-
-#[test]
-fn scheduled_uv_run_of_a_local_script() {
-    let cas = Cas::start();
-    let pair = Pair::new(|hub| hub.set_xet_cas_url(&cas.url));
-    std::fs::write(pair.home.path().join("report.py"), "print('report')\n").unwrap();
-    let both = pair.same(&[
-        "scheduled",
-        "uv",
-        "run",
-        "--suspend",
-        "@daily",
-        "report.py",
-        "--full",
-    ]);
-    both.ours.assert_ok();
 }
 
 /// The script's `[tool.hf-jobs]` table fills in what the flags leave out; flags win and
