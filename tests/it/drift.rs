@@ -154,3 +154,15 @@ fn the_link_reader_finds_what_it_should() {
         link_targets("[a](docs/x.md) [b](https://example.com) [c](#top) [d](../y.md#part) `x](z`");
     assert_eq!(targets, ["docs/x.md", "../y.md"]);
 }
+
+#[test]
+fn no_hfjobs_source_file_grows_past_700_lines() {
+    let mut sources = Vec::new();
+    files(&root().join("bins/hfjobs"), &["rs"], &mut sources);
+    let long: Vec<String> = sources
+        .iter()
+        .filter(|path| fs::read_to_string(path).unwrap().lines().count() > 700)
+        .map(|path| relative(path))
+        .collect();
+    assert!(long.is_empty(), "split by command: {long:?}");
+}
