@@ -1,5 +1,7 @@
 //! Runs the real `dispatcher` binary.
 
+mod crash;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
