@@ -20,6 +20,7 @@ pub mod http;
 pub mod launcher;
 pub mod machine;
 pub mod model;
+pub mod policy;
 pub mod ports;
 pub mod reconciler;
 pub mod service;
