@@ -223,13 +223,19 @@ impl GitHubAdapter {
                 let Some(repo) = RepoRef::parse(&repository.full_name) else {
                     continue;
                 };
-                calls += 1;
-                let runs = self
-                    .ok(self
-                        .client
-                        .list_workflow_runs(installation.id, &repo, Some("queued"))
-                        .await)
-                    .map_err(github_error)?;
+                // A run is `in_progress` as soon as one of its jobs started: its other jobs
+                // may still wait for a runner.
+                let mut runs = Vec::new();
+                for status in ["queued", "in_progress"] {
+                    calls += 1;
+                    runs.extend(
+                        self.ok(self
+                            .client
+                            .list_workflow_runs(installation.id, &repo, Some(status))
+                            .await)
+                            .map_err(github_error)?,
+                    );
+                }
                 for run in runs {
                     if calls >= max_calls {
                         break;

@@ -283,10 +283,15 @@ impl Launcher {
             Ok(Outcome::Launched {
                 hf_job_id,
                 runner_id,
+                runner_name,
             }) => {
                 info!(hf_job_id, "runner launched");
                 Box::new(move |current| {
-                    Some(machine::launched(current, &hf_job_id, runner_id, now))
+                    let mut next = machine::launched(current, &hf_job_id, runner_id, now);
+                    if let Some(name) = runner_name {
+                        next = machine::runner_named(&next, &name, now);
+                    }
+                    Some(next)
                 })
             }
             Ok(Outcome::NotNeeded { status, taken_by }) => {
@@ -403,7 +408,9 @@ impl Launcher {
             .find(|job| !job.stage.is_terminal() && !record.abandoned_hf_jobs.contains(&job.id))
         {
             info!(hf_job_id = job.id, "found the HF Job of an earlier attempt");
+            // Its runner is the one named in its labels, not the name of this claim.
             return Ok(Outcome::Launched {
+                runner_name: hf_labels::runner_of(&job.labels),
                 hf_job_id: job.id,
                 runner_id: None,
             });
@@ -516,6 +523,7 @@ impl Launcher {
         let job = self.hf.create_job(&spec).await?;
         self.health.clear_problem(Problem::Launch(Service::Hf));
         Ok(Outcome::Launched {
+            runner_name: None,
             hf_job_id: job.id,
             runner_id: Some(runner_id),
         })
@@ -577,6 +585,8 @@ enum Outcome {
     Launched {
         hf_job_id: String,
         runner_id: Option<u64>,
+        /// Set when the HF Job was found rather than created: the runner it hosts.
+        runner_name: Option<String>,
     },
     NotNeeded {
         status: JobStatus,

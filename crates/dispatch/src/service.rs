@@ -180,6 +180,15 @@ pub async fn run(
         Box::new(launcher::runner_name),
     )?);
     info!(state_dir = %settings.state_dir.display(), "store opened");
+    // Before any webhook is served: a lost store must still be scanned, and leases of a
+    // process that died are void (the embedded store has one process).
+    if DeliverySweeper::note_empty_store(store.as_ref()).await? {
+        info!("empty store: GitHub will be scanned for queued jobs");
+    }
+    let released = store.release_leases(launcher::now_ms()).await?;
+    if released > 0 {
+        info!(released, "took back the leases of the previous process");
+    }
 
     let mut tuned = tuning(&settings);
     tuned.launch.catalogue = catalogue(&parts.hf_client).await;

@@ -188,6 +188,16 @@ pub fn launched(
     touched(next, now_ms)
 }
 
+/// The HF Job found for the record hosts the runner `name` (an earlier claim named it).
+pub fn runner_named(current: &JobRecord, name: &str, now_ms: i64) -> JobRecord {
+    let mut next = current.clone();
+    if next.runner_name.as_deref() != Some(name) {
+        next.runner_name = Some(name.to_owned());
+        next.runner_id = None;
+    }
+    touched(next, now_ms)
+}
+
 /// Records a runner registered before the HF Job was created, so teardown can find it.
 pub fn runner_registered(current: &JobRecord, runner_id: u64, now_ms: i64) -> JobRecord {
     let mut next = current.clone();

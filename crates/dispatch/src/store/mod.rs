@@ -122,6 +122,10 @@ pub trait Store: Send + Sync + 'static {
     /// Writes and reads back a probe row: the store can take acknowledged work.
     async fn check_writable(&self, now_ms: i64) -> Result<(), StoreError>;
 
+    /// Frees every lease, for a start when no other process can hold one (the embedded
+    /// store). Fencing tokens stay, so a late write of the dead process could not land anyway.
+    async fn release_leases(&self, now_ms: i64) -> Result<u64, StoreError>;
+
     /// Forgets delivery ids older than `before_ms`; GitHub redelivers within days, not months.
     async fn prune_deliveries(&self, before_ms: i64) -> Result<u64, StoreError>;
 }

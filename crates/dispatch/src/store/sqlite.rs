@@ -51,6 +51,28 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
+    async fn update_all_leased(&self, now_ms: i64) -> Result<u64, StoreError> {
+        self.with(move |connection, _| {
+            let tx = connection.transaction()?;
+            let records: Vec<JobRecord> = {
+                let mut statement =
+                    tx.prepare("SELECT data FROM jobs WHERE lease_until_ms > ?1")?;
+                let rows = statement.query_map([now_ms], |row| row.get::<_, String>(0))?;
+                rows.map(|row| decode(&row?))
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            for record in &records {
+                let mut next = record.clone();
+                next.lease_until_ms = None;
+                next.updated_ms = now_ms;
+                save(&tx, &next)?;
+            }
+            tx.commit()?;
+            Ok(records.len() as u64)
+        })
+        .await
+    }
+
     /// Opens (creating if needed) `dispatcher.sqlite3` in `dir`.
     pub fn open(dir: &Path, namer: RunnerNamer) -> Result<Self, StoreError> {
         let open_error = |message: String| StoreError::Open {
@@ -422,6 +444,10 @@ impl Store for SqliteStore {
             }
         })
         .await
+    }
+
+    async fn release_leases(&self, now_ms: i64) -> Result<u64, StoreError> {
+        self.update_all_leased(now_ms).await
     }
 
     async fn prune_deliveries(&self, before_ms: i64) -> Result<u64, StoreError> {

@@ -24,6 +24,10 @@ use crate::model::{JobFacts, Observation};
 use crate::store::{Ingested, Store};
 
 const CURSOR: &str = "sweeper.cursor";
+/// Set while a scan for queued jobs is owed: written before the dispatcher serves webhooks,
+/// so deliveries that arrive first cannot make a lost store look full, and kept until a scan
+/// finished, so a crash mid-scan scans again.
+const SCAN_OWED: &str = "sweeper.scan-owed";
 const ASKED_PREFIX: &str = "sweeper.asked.";
 
 #[derive(Debug, Clone)]
@@ -36,6 +40,9 @@ pub struct SweepSettings {
     pub max_redeliveries: u32,
     /// API calls the empty-store scan may make.
     pub scan_calls: usize,
+    /// The newest part of the log is read again on the next pass: a delivery still in flight
+    /// during a pass may be logged later under a lower id.
+    pub overlap: Duration,
 }
 
 impl Default for SweepSettings {
@@ -46,6 +53,7 @@ impl Default for SweepSettings {
             max_pages: 20,
             max_redeliveries: 3,
             scan_calls: 200,
+            overlap: Duration::from_secs(60),
         }
     }
 }
@@ -85,15 +93,29 @@ impl DeliverySweeper {
         }
     }
 
-    /// A scan if the store is empty, then a pass at once and every interval until `shutdown`.
+    /// Notes that a scan is owed when the store is empty. Call it before serving webhooks.
+    pub async fn note_empty_store(store: &dyn Store) -> Result<bool, crate::store::StoreError> {
+        let empty = store.is_empty().await?;
+        if empty {
+            store.put_meta(SCAN_OWED, "1").await?;
+        }
+        Ok(empty)
+    }
+
+    /// The owed scan, if any, then a pass at once and every interval until `shutdown`.
     pub async fn run(self, classify: Classify, shutdown: CancellationToken) {
-        match self.store.is_empty().await {
-            Ok(true) => match self.scan(&classify).await {
-                Ok(found) => info!(found, "empty store: scanned GitHub for queued jobs"),
+        match self.store.get_meta(SCAN_OWED).await {
+            Ok(Some(owed)) if !owed.is_empty() => match self.scan(&classify).await {
+                Ok(found) => {
+                    info!(found, "empty store: scanned GitHub for queued jobs");
+                    if let Err(e) = self.store.put_meta(SCAN_OWED, "").await {
+                        warn!(error = %e, "cannot record that the scan is done");
+                    }
+                }
                 Err(e) => warn!(error = e, "empty store: cannot scan GitHub for queued jobs"),
             },
-            Ok(false) => {}
-            Err(e) => warn!(error = %e, "cannot tell whether the store is empty"),
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "cannot tell whether a scan is owed"),
         }
         loop {
             let report = self.pass().await;
@@ -147,8 +169,11 @@ impl DeliverySweeper {
                 return report;
             }
         };
-        let oldest_ms = now_ms() - self.settings.first_lookback.as_millis() as i64;
+        let now = now_ms();
+        let oldest_ms = now - self.settings.first_lookback.as_millis() as i64;
+        let settled_ms = now - self.settings.overlap.as_millis() as i64;
         // guid → (any success, newest failed workflow_job delivery id)
+        // `newest` is the cursor to keep: the newest id old enough not to be overtaken.
         let mut by_guid: BTreeMap<String, (bool, Option<u64>)> = BTreeMap::new();
         let mut newest = cursor;
         let mut page_cursor: Option<String> = None;
@@ -170,7 +195,9 @@ impl DeliverySweeper {
                     break;
                 }
                 report.read += 1;
-                newest = newest.max(Some(delivery.id));
+                if delivery.delivered_ms <= settled_ms {
+                    newest = newest.max(Some(delivery.id));
+                }
                 let entry = by_guid.entry(delivery.guid).or_default();
                 if delivery.ok {
                     entry.0 = true;

@@ -488,3 +488,137 @@ async fn an_empty_store_scans_github_for_queued_jobs_nobody_told_us_about() {
     assert_eq!(scans(), before);
     dispatcher.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivery_to_a_lost_store_takes_over_the_hf_job_and_its_runner_name() {
+    let env = Env::new();
+    let dispatcher = env.start_quiet().await;
+    let kept = launched(&env, &dispatcher, 1201).await;
+    dispatcher.stop().await;
+    std::fs::remove_dir_all(env.state_dir.path()).unwrap();
+
+    // The job's delivery comes again before any reconcile pass.
+    let dispatcher = env.start_quiet().await;
+    let job = env.queued_job(1201, LABELS);
+    env.deliver(&dispatcher, "d-1201-again", &job).await;
+    let record = env.wait_for_state(1201, State::Launched).await;
+    assert_eq!(
+        record.hf_job_id, kept.hf_job_id,
+        "the existing HF Job, not a new one"
+    );
+    assert_eq!(
+        record.runner_name, kept.runner_name,
+        "the runner its HF Job hosts, not this claim's new name"
+    );
+    assert_eq!(env.hf_create_bodies().len(), 1);
+    dispatcher.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_takes_back_the_leases_of_the_process_that_died() {
+    let env = Env::new();
+    env.queued_job(1301, LABELS);
+    {
+        // A process claimed the job with a long lease and died.
+        let store = dispatch::store::SqliteStore::open(
+            env.state_dir.path(),
+            Box::new(dispatch::launcher::runner_name),
+        )
+        .unwrap();
+        let facts = dispatch::model::JobFacts {
+            key: dispatch::model::JobKey {
+                repo: REPO.into(),
+                job_id: 1301,
+                run_attempt: 1,
+            },
+            run_id: 9_000_000_001,
+            installation_id: Some(INSTALLATION),
+            labels: LABELS.iter().map(|l| l.to_string()).collect(),
+            workflow_name: None,
+            job_name: None,
+        };
+        use dispatch::store::Store;
+        store
+            .ingest(
+                "d-1301",
+                "workflow_job",
+                Some((facts, dispatch::model::Observation::Queued)),
+                dispatch::model::now_ms(),
+            )
+            .await
+            .unwrap();
+        let claimed = store
+            .claim_next(dispatch::model::now_ms(), 3_600_000)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(claimed.state, State::Launching);
+    }
+    let dispatcher = env.start_quiet().await;
+    let record = env.wait_for_state(1301, State::Launched).await;
+    assert!(
+        record.lease_token >= 2,
+        "claimed again at once, not in an hour"
+    );
+    dispatcher.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scan_owed_by_a_lost_store_happens_even_if_a_webhook_is_recorded_first() {
+    let env = Env::new();
+    env.queued_job(1401, LABELS);
+    env.github.add_workflow_run(
+        REPO,
+        testkit::github::FakeWorkflowRun::queued(9_000_000_001, "push", REPO),
+    );
+    {
+        // The previous start found the store empty, then died before its scan; a delivery
+        // for another job was recorded meanwhile.
+        use dispatch::store::Store;
+        let store = env.store();
+        assert!(
+            dispatch::sweeper::DeliverySweeper::note_empty_store(&store)
+                .await
+                .unwrap()
+        );
+        store
+            .ingest("d-other", "workflow_job", None, dispatch::model::now_ms())
+            .await
+            .unwrap();
+        let mut record = dispatch::model::JobRecord::new(
+            &dispatch::model::JobFacts {
+                key: dispatch::model::JobKey {
+                    repo: REPO.into(),
+                    job_id: 1402,
+                    run_attempt: 1,
+                },
+                run_id: 1,
+                installation_id: Some(INSTALLATION),
+                labels: vec![],
+                workflow_name: None,
+                job_name: None,
+            },
+            0,
+        );
+        record.state = State::Finished;
+        assert!(store.adopt(record).await.unwrap());
+        assert!(!store.is_empty().await.unwrap());
+    }
+    let dispatcher = env.start_quiet().await;
+    env.wait_for_state(1401, State::Launched).await;
+    dispatcher.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scan_finds_queued_jobs_of_runs_already_in_progress() {
+    let env = Env::new();
+    env.queued_job(1501, LABELS);
+    env.github.add_workflow_run(
+        REPO,
+        testkit::github::FakeWorkflowRun::queued(9_000_000_001, "push", REPO)
+            .with_status("in_progress", None),
+    );
+    let dispatcher = env.start_quiet().await;
+    env.wait_for_state(1501, State::Launched).await;
+    dispatcher.stop().await;
+}

@@ -130,7 +130,8 @@ async fn the_log_is_read_across_pages_and_then_only_from_the_cursor() {
             .len()
     };
     let at_start = pages(&env);
-    let sweeper = env.sweeper(|_| {});
+    // No overlap here: every delivery is seconds old, and the cursor must move past them.
+    let sweeper = env.sweeper(|s| s.overlap = Duration::ZERO);
     let report = sweeper.pass().await;
     assert_eq!(report.read, 151, "{report:?}");
     assert_eq!(report.redelivered, [oldest], "found on the second page");
@@ -188,5 +189,30 @@ async fn a_failing_delivery_log_moves_no_cursor_and_the_next_pass_catches_up() {
     assert_eq!(report.redelivered, [lost], "{report:?}");
     settle(&env).await;
     env.wait_for_state(1601, State::Launched).await;
+    dispatcher.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_logged_late_under_an_older_id_is_still_found() {
+    let env = Env::new();
+    let dispatcher = env.start_quiet().await;
+    env.github
+        .set_webhook(&format!("{}/webhook", dispatcher.url), WEBHOOK_SECRET);
+    for _ in 0..3 {
+        env.github
+            .add_delivery("workflow_job", Some("completed"), 202);
+    }
+    let sweeper = env.sweeper(|_| {});
+    assert!(sweeper.pass().await.redelivered.is_empty());
+    // A delivery that was in flight during that pass is logged now, under an older id.
+    let late = failed_delivery(&env, 1701);
+    env.github.with_state(|s| {
+        let delivery = s.deliveries.iter_mut().find(|d| d.id == late).unwrap();
+        delivery.id = 1;
+    });
+    let report = sweeper.pass().await;
+    assert_eq!(report.redelivered, [1], "{report:?}");
+    settle(&env).await;
+    env.wait_for_state(1701, State::Launched).await;
     dispatcher.stop().await;
 }
