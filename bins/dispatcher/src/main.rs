@@ -60,19 +60,23 @@ fn sources(cli: &Cli) -> Result<Sources, String> {
         cli.state_dir.as_ref().map(|p| p.display().to_string()),
     );
     flag("LOG_FORMAT", cli.log_format.clone());
-    let file = match &cli.config {
+    let (file, file_text) = match &cli.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("FERRY_CONFIG: cannot read {}: {e}", path.display()))?;
-            config::parse_file(&text).map_err(|e| e.to_string())?
+            (
+                config::parse_file(&text).map_err(|e| e.to_string())?,
+                Some(text),
+            )
         }
-        None => BTreeMap::new(),
+        None => (BTreeMap::new(), None),
     };
     Ok(Sources {
         file,
         env,
         data_dir_exists: std::path::Path::new("/data").is_dir(),
         read_file: None,
+        file_text,
     })
 }
 

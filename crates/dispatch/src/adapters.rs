@@ -259,6 +259,8 @@ impl GitHubAdapter {
                             labels: job.labels,
                             workflow_name: None,
                             job_name: job.name,
+                            head_sha: job.head_sha,
+                            flavor: None,
                         });
                     }
                 }

@@ -55,6 +55,8 @@ pub enum State {
     /// Our runner will not serve the job (its HF Job died, it never came online, it sat idle):
     /// delete the runner, cancel the HF Job, then queue the job again or give up.
     Replacing,
+    /// Over a cap on live HF Jobs: the job starts, oldest first, when room frees.
+    Waiting,
     /// A credential or account problem (HF token, GitHub App key, HF credits) stops every
     /// launch: the job waits, and each reconcile pass tries it again.
     Paused,
@@ -67,8 +69,9 @@ pub enum State {
 }
 
 impl State {
-    pub const ALL: [State; 10] = [
+    pub const ALL: [State; 11] = [
         State::Queued,
+        State::Waiting,
         State::Launching,
         State::Launched,
         State::Running,
@@ -88,6 +91,7 @@ impl State {
             State::Running => "running",
             State::Cancelling => "cancelling",
             State::Replacing => "replacing",
+            State::Waiting => "waiting",
             State::Paused => "paused",
             State::Finished => "finished",
             State::Cancelled => "cancelled",
@@ -108,13 +112,18 @@ impl State {
     pub fn needs_work(self) -> bool {
         matches!(
             self,
-            State::Queued | State::Launching | State::Cancelling | State::Replacing
+            State::Queued
+                | State::Waiting
+                | State::Launching
+                | State::Cancelling
+                | State::Replacing
         )
     }
 
     /// The states a worker claims, as stored: the SQL of the store repeats this list.
-    pub const WORK: [State; 4] = [
+    pub const WORK: [State; 5] = [
         State::Queued,
+        State::Waiting,
         State::Launching,
         State::Cancelling,
         State::Replacing,
@@ -160,6 +169,27 @@ pub struct JobRecord {
     /// HF Jobs of earlier launches that no longer serve this job: never adopted again.
     #[serde(default)]
     pub abandoned_hf_jobs: Vec<String>,
+    /// The commit the job runs on: where check runs are written.
+    #[serde(default)]
+    pub head_sha: Option<String>,
+    /// The flavor the labels ask for: what the caps count.
+    #[serde(default)]
+    pub flavor: Option<String>,
+    /// Since when the job waits on a cap.
+    #[serde(default)]
+    pub waiting_since_ms: Option<i64>,
+    /// The check run that tells the workflow author about this job, as last written.
+    #[serde(default)]
+    pub check_run: Option<CheckRunMark>,
+}
+
+/// What was last written to GitHub for a job's check run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRunMark {
+    /// GitHub's id, once created.
+    pub id: Option<u64>,
+    /// A digest of the content last written: a change of content is written again.
+    pub written: String,
 }
 
 impl JobRecord {
@@ -188,6 +218,10 @@ impl JobRecord {
             launches: 0,
             launched_ms: None,
             abandoned_hf_jobs: Vec::new(),
+            head_sha: event.head_sha.clone(),
+            flavor: event.flavor.clone(),
+            waiting_since_ms: None,
+            check_run: None,
         }
     }
 
@@ -206,6 +240,10 @@ pub struct JobFacts {
     pub labels: Vec<String>,
     pub workflow_name: Option<String>,
     pub job_name: Option<String>,
+    /// The commit the job runs on: where check runs are written.
+    pub head_sha: Option<String>,
+    /// The flavor the labels ask for, when they place: what caps count.
+    pub flavor: Option<String>,
 }
 
 /// What a delivery tells us about a job, reduced to what drives the state machine.

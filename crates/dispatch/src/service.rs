@@ -175,10 +175,18 @@ pub async fn run(
         return serve_http(state, listener, shutdown).await;
     }
     let parts = build_parts(&settings)?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(
-        &settings.state_dir,
-        Box::new(launcher::runner_name),
-    )?);
+    let caps_policy = settings.policy.clone();
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&settings.state_dir, Box::new(launcher::runner_name))?.with_caps(
+            Box::new(move |record| {
+                caps_policy.caps(
+                    &record.key.repo,
+                    record.installation_id,
+                    record.flavor.as_deref().unwrap_or(""),
+                )
+            }),
+        ),
+    );
     info!(state_dir = %settings.state_dir.display(), "store opened");
     // Before any webhook is served: a lost store must still be scanned, and leases of a
     // process that died are void (the embedded store has one process).
@@ -213,15 +221,15 @@ pub async fn run(
         wake: wake.clone(),
         catalogue: launch.catalogue.clone(),
         images: launch.images.clone(),
-        allowed_repositories: settings.allowed_repositories.clone(),
+        policy: Arc::new(settings.policy.clone()),
     };
     let classify: Classify = {
-        let (catalogue, images, allowed) = (
+        let (catalogue, images, policy) = (
             intake.catalogue.clone(),
             intake.images.clone(),
-            intake.allowed_repositories.clone(),
+            intake.policy.clone(),
         );
-        Arc::new(move |facts| http::queued_observation_with(&catalogue, &images, &allowed, facts))
+        Arc::new(move |facts| http::queued_observation_with(&catalogue, &images, &policy, facts))
     };
     let state = web::Data::new(AppState::serving(intake, parts.health.clone()));
 

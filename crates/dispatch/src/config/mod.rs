@@ -5,13 +5,15 @@
 //! value and names the setting at fault. Missing credentials are not an error: they select
 //! setup mode, in which the dispatcher explains what to do next.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use runner_bootstrap::contract;
 use runner_labels::Images;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::policy::Policy;
 
 #[cfg(test)]
 mod tests;
@@ -33,6 +35,16 @@ fn invalid(setting: &str, problem: impl Into<String>) -> ConfigError {
         setting: setting.to_owned(),
         problem: problem.into(),
     }
+}
+
+/// Where runners register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunnerScopeSetting {
+    /// On the job's repository: the App needs repository Administration (write).
+    Repository,
+    /// On the repository's organisation, in a runner group: the App needs organisation
+    /// Self-hosted runners (write) and no repository administration.
+    Organisation { group_id: u64 },
 }
 
 /// How the dispatcher logs.
@@ -75,8 +87,15 @@ pub struct Settings {
     pub hf_namespace: Option<String>,
     pub github_api_url: String,
     pub hf_endpoint: String,
-    /// Lower-case `owner/name`s; empty allows every repository the App is installed on.
-    pub allowed_repositories: HashSet<String>,
+    /// Who may run what: repositories, flavors, timeouts, forks, caps, namespaces, caches.
+    pub policy: Policy,
+    /// Shows the status page's details to `Authorization: Bearer <token>`; without it the
+    /// page shows aggregates only.
+    pub status_token: Option<SecretString>,
+    /// Tell workflow authors through check runs (`CHECK_RUNS`, on by default).
+    pub check_runs: bool,
+    /// Where runners register: on the repository, or on the organisation (`RUNNER_SCOPE`).
+    pub runner_scope: RunnerScopeSetting,
     pub images: Images,
     pub job_timeout: Option<Duration>,
     pub runner_idle_timeout: Duration,
@@ -122,6 +141,8 @@ pub struct Sources {
     pub data_dir_exists: bool,
     /// Reads a file named by a `*_FILE` setting; the binary passes `std::fs::read_to_string`.
     pub read_file: Option<fn(&std::path::Path) -> std::io::Result<String>>,
+    /// The `FERRY_CONFIG` file as written: its `[policy]` table is read from here.
+    pub file_text: Option<String>,
 }
 
 impl Sources {
@@ -156,6 +177,10 @@ pub fn parse_file(text: &str) -> Result<BTreeMap<String, String>, ConfigError> {
         .map_err(|e: toml::de::Error| invalid("FERRY_CONFIG", e.message().to_owned()))?;
     let mut values = BTreeMap::new();
     for (key, value) in table {
+        // The policy's own table, read by `Policy::parse`.
+        if key == "policy" {
+            continue;
+        }
         let name = key.to_ascii_uppercase();
         let text = match value {
             toml::Value::String(s) => s,
@@ -249,28 +274,54 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigError> {
         ));
     }
 
-    let mut allowed_repositories = HashSet::new();
-    for entry in sources
-        .get("ALLOWED_GITHUB_REPOSITORIES")
-        .unwrap_or("")
-        .split(',')
+    let mut flat = sources.file.clone();
+    flat.extend(sources.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let policy = Policy::parse(sources.file_text.as_deref(), &flat).map_err(|e| ConfigError {
+        setting: e.setting,
+        problem: e.problem,
+    })?;
+    let status_token = sources
+        .get("STATUS_TOKEN")
+        .map(|t| SecretString::from(t.to_owned()));
+    if status_token
+        .as_ref()
+        .is_some_and(|t| t.expose_secret().len() < 16)
     {
-        let entry = entry.trim();
-        if entry.is_empty() {
-            continue;
-        }
-        match entry.split_once('/') {
-            Some((owner, name)) if !owner.is_empty() && !name.is_empty() && !name.contains('/') => {
-                allowed_repositories.insert(entry.to_ascii_lowercase());
-            }
-            _ => {
-                return Err(invalid(
-                    "ALLOWED_GITHUB_REPOSITORIES",
-                    format!("'{entry}' is not of the form owner/repo"),
-                ));
-            }
-        }
+        return Err(invalid(
+            "STATUS_TOKEN",
+            "must be at least 16 characters: it guards repository and job names",
+        ));
     }
+    let check_runs = match sources
+        .get("CHECK_RUNS")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("true" | "1" | "on" | "yes") => true,
+        Some("false" | "0" | "off" | "no") => false,
+        Some(other) => {
+            return Err(invalid(
+                "CHECK_RUNS",
+                format!("'{other}' is neither true nor false"),
+            ));
+        }
+    };
+    let runner_scope = match sources
+        .get("RUNNER_SCOPE")
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("repo" | "repository") => RunnerScopeSetting::Repository,
+        Some("org" | "organization" | "organisation") => RunnerScopeSetting::Organisation {
+            group_id: number::<u64>(sources, "RUNNER_GROUP_ID", "a runner group id")?.unwrap_or(1),
+        },
+        Some(other) => {
+            return Err(invalid(
+                "RUNNER_SCOPE",
+                format!("'{other}' is neither repo nor org"),
+            ));
+        }
+    };
 
     let mut images = Images {
         cpu: sources
@@ -369,7 +420,10 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigError> {
         hf_namespace,
         github_api_url: url(sources, "GITHUB_API_URL", "https://api.github.com")?,
         hf_endpoint: url(sources, "HF_ENDPOINT", "https://huggingface.co")?,
-        allowed_repositories,
+        policy,
+        status_token,
+        check_runs,
+        runner_scope,
         images,
         job_timeout,
         runner_idle_timeout,

@@ -116,7 +116,8 @@ fn images_namespace_allowlist_and_state_dir() {
     );
     assert_eq!(settings.images.get("empty"), None);
     assert_eq!(settings.images.cpu, DEFAULT_IMAGE_CPU);
-    assert!(settings.allowed_repositories.contains("octo/ml"));
+    assert!(settings.policy.repository_allowed("octo/ml"));
+    assert!(!settings.policy.repository_allowed("octo/third"));
     assert_eq!(settings.hf_namespace.as_deref(), Some("acme"));
     assert_eq!(settings.state_dir, PathBuf::from("/data/ferry"));
     pairs.push(("SPACE_AUTHOR_NAME", "author"));

@@ -26,6 +26,8 @@ fn labels_tie_the_job_to_github_and_fit_the_hf_alphabet() {
         labels: vec![],
         workflow_name: None,
         job_name: None,
+        head_sha: None,
+        flavor: None,
     };
     let record = JobRecord::new(&facts, 0);
     let labels = for_record(&record, "ferry-9000000001-5000000001-2-ab12cd");
@@ -68,6 +70,8 @@ fn labels_read_back_into_the_job_they_serve() {
         labels: vec![],
         workflow_name: None,
         job_name: None,
+        head_sha: None,
+        flavor: None,
     };
     let record = JobRecord::new(&facts, 0);
     let labels = for_record(&record, "ferry-9-5-2-abcdef");

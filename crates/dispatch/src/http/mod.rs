@@ -3,7 +3,6 @@
 //! The webhook handler verifies, parses, writes one transaction, wakes the workers and answers.
 //! It never calls GitHub or HF, so its answer time does not depend on them.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use actix_web::http::header;
@@ -17,6 +16,7 @@ use tracing::{info, warn};
 use crate::health::{Health, Service};
 use crate::model::now_ms;
 use crate::model::{JobFacts, JobKey, Observation, State};
+use crate::policy::Policy;
 use crate::store::{Ingested, Store};
 
 mod page;
@@ -35,8 +35,8 @@ pub struct Intake {
     pub wake: Arc<Notify>,
     pub catalogue: Catalogue,
     pub images: Images,
-    /// Lower-case `owner/name`s; empty allows every repository the App is installed on.
-    pub allowed_repositories: HashSet<String>,
+    /// Who may run what; the rules that need no API call are applied at the webhook.
+    pub policy: Arc<Policy>,
 }
 
 /// The application state shared by every worker thread.
@@ -177,38 +177,46 @@ async fn webhook(
 /// What a queued job means for Ferry: `None` when its labels are not Ferry's, a refusal when
 /// it cannot be served, else queued. Webhooks and the empty-store scan both decide here.
 pub fn queued_observation(intake: &Intake, facts: &JobFacts) -> Option<Observation> {
-    queued_observation_with(
-        &intake.catalogue,
-        &intake.images,
-        &intake.allowed_repositories,
-        facts,
-    )
+    queued_observation_with(&intake.catalogue, &intake.images, &intake.policy, facts)
 }
 
-/// [`queued_observation`] from its parts, for callers that hold no [`Intake`].
+/// [`queued_observation`] from its parts, for callers that hold no [`Intake`]. Only the fork
+/// rule waits for the launch, which asks GitHub about the workflow run.
 pub fn queued_observation_with(
     catalogue: &Catalogue,
     images: &Images,
-    allowed_repositories: &HashSet<String>,
+    policy: &Policy,
     facts: &JobFacts,
 ) -> Option<Observation> {
     let repo = &facts.key.repo;
-    let placement = runner_labels::place(&facts.labels, catalogue, images);
-    if matches!(placement, Err(Refusal::NotOurs)) {
-        return None;
-    }
-    let allowed = allowed_repositories.is_empty()
-        || allowed_repositories.contains(&repo.to_ascii_lowercase());
-    Some(match placement {
-        _ if !allowed => Observation::Refused {
-            reason: format!(
-                "repository {repo} is not in this dispatcher's ALLOWED_GITHUB_REPOSITORIES"
-            ),
-        },
+    let placement = match runner_labels::place(&facts.labels, catalogue, images) {
+        Err(Refusal::NotOurs) => return None,
+        Err(refusal) if policy.repository_allowed(repo) => {
+            return Some(Observation::Refused {
+                reason: refusal.to_string(),
+            });
+        }
+        Err(_) => None,
+        Ok(placement) => Some(placement),
+    };
+    let Some(placement) = placement else {
+        return Some(Observation::Refused {
+            reason: crate::policy::Refusal::RepositoryNotAllowed { repo: repo.clone() }.to_string(),
+        });
+    };
+    let request = crate::policy::Request {
+        repo,
+        flavor: placement.flavor(),
+        is_gpu: placement.is_gpu(),
+        label_timeout: placement.timeout,
+        label_chose_image: placement.image.key.is_some(),
+        fork: None,
+    };
+    Some(match policy.decide(&request) {
+        Ok(_) => Observation::Queued,
         Err(refusal) => Observation::Refused {
             reason: refusal.to_string(),
         },
-        Ok(_) => Observation::Queued,
     })
 }
 
@@ -232,6 +240,8 @@ pub fn observe(intake: &Intake, event: &WorkflowJobEvent) -> Option<(JobFacts, O
         labels: job.labels.clone(),
         workflow_name: job.workflow_name.clone(),
         job_name: Some(job.name.clone()),
+        head_sha: Some(job.head_sha.clone()).filter(|sha| !sha.is_empty()),
+        flavor: placement.as_ref().ok().map(|p| p.flavor().to_owned()),
     };
     let runner_name = job.runner_name.clone().filter(|name| !name.is_empty());
     let observation = match event.action {

@@ -1,4 +1,3 @@
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use actix_web::test as atest;
@@ -32,10 +31,16 @@ fn harness(allowed: &[&str]) -> Harness {
             gpu: "ferry/runner:gpu".into(),
             ..Default::default()
         },
-        allowed_repositories: allowed
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<HashSet<_>>(),
+        policy: Arc::new(
+            crate::policy::Policy::parse(
+                None,
+                &std::collections::BTreeMap::from([(
+                    "ALLOWED_GITHUB_REPOSITORIES".to_owned(),
+                    allowed.join(","),
+                )]),
+            )
+            .unwrap(),
+        ),
     };
     Harness {
         _dir: dir,

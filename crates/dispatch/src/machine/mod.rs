@@ -44,6 +44,12 @@ pub fn observe(
     if next.installation_id.is_none() {
         next.installation_id = facts.installation_id;
     }
+    if next.head_sha.is_none() {
+        next.head_sha = facts.head_sha.clone();
+    }
+    if next.flavor.is_none() {
+        next.flavor = facts.flavor.clone();
+    }
     match observation {
         Observation::Queued | Observation::Refused { .. } => {}
         Observation::InProgress { runner_name } => {
@@ -52,6 +58,7 @@ pub fn observe(
             }
             next.state = match current.state {
                 State::Queued
+                | State::Waiting
                 | State::Launching
                 | State::Launched
                 | State::Running
@@ -72,7 +79,7 @@ pub fn observe(
             next.conclusion = conclusion.clone();
             let our_runner_ran_it = runner_name.is_some() && *runner_name == current.runner_name;
             next.state = match current.state {
-                State::Queued | State::Paused => {
+                State::Queued | State::Waiting | State::Paused => {
                     next.reason = Some("the job ended before a runner was launched".into());
                     State::Cancelled
                 }
@@ -133,14 +140,32 @@ pub fn claim(
         return None;
     }
     let mut next = current.clone();
-    if next.state == State::Queued {
+    if matches!(next.state, State::Queued | State::Waiting) {
         next.state = State::Launching;
+        next.waiting_since_ms = None;
     }
     if next.state == State::Launching && next.runner_name.is_none() {
         next.runner_name = Some(new_runner_name());
     }
     next.lease_until_ms = Some(now_ms + lease_ms);
     next.lease_token = current.lease_token + 1;
+    Some(touched(next, now_ms))
+}
+
+/// The job would go over a cap on live HF Jobs: it waits, and keeps its place in line.
+/// `None` when it already waits for the same reason.
+pub fn wait(current: &JobRecord, why: &str, now_ms: i64) -> Option<JobRecord> {
+    if !matches!(current.state, State::Queued | State::Waiting) {
+        return None;
+    }
+    let reason = format!("waits for room under {why}");
+    if current.state == State::Waiting && current.reason.as_deref() == Some(reason.as_str()) {
+        return None;
+    }
+    let mut next = current.clone();
+    next.state = State::Waiting;
+    next.waiting_since_ms = current.waiting_since_ms.or(Some(now_ms));
+    next.reason = Some(reason);
     Some(touched(next, now_ms))
 }
 

@@ -13,6 +13,8 @@ fn facts() -> JobFacts {
         labels: vec!["hf-jobs-t4-small".into()],
         workflow_name: Some("CI".into()),
         job_name: Some("test".into()),
+        head_sha: None,
+        flavor: None,
     }
 }
 

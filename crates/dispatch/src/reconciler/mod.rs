@@ -194,6 +194,8 @@ impl Reconciler {
                 labels: Vec::new(),
                 workflow_name: None,
                 job_name: None,
+                head_sha: None,
+                flavor: None,
             };
             let mut record = JobRecord::new(&facts, now);
             record.state = State::Launched;
@@ -640,5 +642,7 @@ fn facts_of(record: &JobRecord) -> JobFacts {
         labels: record.labels.clone(),
         workflow_name: record.workflow_name.clone(),
         job_name: record.job_name.clone(),
+        head_sha: record.head_sha.clone(),
+        flavor: record.flavor.clone(),
     }
 }

@@ -54,6 +54,9 @@ pub type Change = Box<dyn FnOnce(&JobRecord) -> Option<JobRecord> + Send>;
 /// Changes each of many records given its current value; `None` leaves it unchanged.
 pub type ChangeEach = Box<dyn Fn(&JobRecord) -> Option<JobRecord> + Send + 'static>;
 
+/// The caps on live HF Jobs a record counts against when it launches.
+pub type Caps = Box<dyn Fn(&JobRecord) -> Vec<crate::policy::Cap> + Send + Sync>;
+
 /// Names a runner for a record that has none yet.
 pub type RunnerNamer = Box<dyn Fn(&JobRecord) -> String + Send + Sync>;
 

@@ -1,15 +1,16 @@
 //! The embedded store: one SQLite file in WAL mode, fully synchronous commits.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
-use super::{Change, ChangeEach, Fenced, Ingested, RunnerNamer, Store, StoreError, codec};
+use super::{Caps, Change, ChangeEach, Fenced, Ingested, RunnerNamer, Store, StoreError, codec};
 use crate::machine;
 use crate::model::{JobFacts, JobKey, JobRecord, Observation, State};
+use crate::policy::CapKey;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -32,14 +33,37 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 ";
 
 /// The states a worker claims, as SQL: the same list as [`State::WORK`].
-const WORK_STATES: &str = "('queued', 'launching', 'cancelling', 'replacing')";
+const WORK_STATES: &str = "('queued', 'waiting', 'launching', 'cancelling', 'replacing')";
+
+/// Records that hold a live HF Job (or are creating one): what the caps count.
+const LIVE: &str = "(state = 'launching' OR (hf_job_id IS NOT NULL
+    AND state IN ('launched', 'running', 'replacing', 'cancelling')))";
+
+/// Columns added after the first release, filled from the records on the first open.
+/// Candidates looked at per claim: jobs over a cap are passed over, so a claim may look past
+/// many of them to the first that can start.
+const CLAIM_WINDOW: usize = 512;
+
+const ADDED_COLUMNS: &[(&str, &str)] = &[
+    ("repo", "TEXT"),
+    ("installation", "INTEGER"),
+    ("flavor", "TEXT"),
+    ("hf_job_id", "TEXT"),
+    ("created_ms", "INTEGER"),
+];
 
 /// SQLite behind a mutex; calls run on tokio's blocking pool so they never stall a server thread.
 #[derive(Clone)]
 pub struct SqliteStore {
     connection: Arc<Mutex<Connection>>,
-    namer: Arc<RunnerNamer>,
+    hooks: Arc<Hooks>,
     path: PathBuf,
+}
+
+/// What the store asks of the dispatcher inside a claim.
+struct Hooks {
+    namer: RunnerNamer,
+    caps: Option<Caps>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -81,7 +105,7 @@ impl SqliteStore {
         };
         std::fs::create_dir_all(dir).map_err(|e| open_error(e.to_string()))?;
         let path = dir.join("dispatcher.sqlite3");
-        let connection = Connection::open(&path).map_err(|e| open_error(e.to_string()))?;
+        let mut connection = Connection::open(&path).map_err(|e| open_error(e.to_string()))?;
         // FULL makes every acknowledged delivery survive a power cut, not only a crash.
         connection
             .execute_batch(
@@ -91,11 +115,25 @@ impl SqliteStore {
         connection
             .execute_batch(SCHEMA)
             .map_err(|e| open_error(e.to_string()))?;
+        migrate(&mut connection).map_err(|e| open_error(e.to_string()))?;
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
-            namer: Arc::new(namer),
+            hooks: Arc::new(Hooks { namer, caps: None }),
             path,
         })
+    }
+
+    /// Claims respect these caps on live HF Jobs: a job over one waits.
+    pub fn with_caps(self, caps: Caps) -> Self {
+        let namer_owner = Arc::try_unwrap(self.hooks)
+            .unwrap_or_else(|_| panic!("with_caps is called before the store is shared"));
+        Self {
+            hooks: Arc::new(Hooks {
+                namer: namer_owner.namer,
+                caps: Some(caps),
+            }),
+            ..self
+        }
     }
 
     /// Where the database file lives.
@@ -105,15 +143,15 @@ impl SqliteStore {
 
     async fn with<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&mut Connection, &RunnerNamer) -> rusqlite::Result<T> + Send + 'static,
+        work: impl FnOnce(&mut Connection, &Hooks) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
         let connection = self.connection.clone();
-        let namer = self.namer.clone();
+        let hooks = self.hooks.clone();
         tokio::task::spawn_blocking(move || {
             let mut connection = connection
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            work(&mut connection, &namer).map_err(database)
+            work(&mut connection, &hooks).map_err(database)
         })
         .await
         .map_err(|e| StoreError::Database(format!("store task failed: {e}")))?
@@ -149,20 +187,95 @@ fn load(tx: &Transaction<'_>, key: &str) -> rusqlite::Result<Option<JobRecord>> 
 fn save(tx: &Transaction<'_>, record: &JobRecord) -> rusqlite::Result<()> {
     let data = codec::encode(record).map_err(corrupt)?;
     tx.execute(
-        "INSERT INTO jobs (key, state, not_before_ms, lease_until_ms, updated_ms, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+        "INSERT INTO jobs (key, state, not_before_ms, lease_until_ms, updated_ms, data,
+                           repo, installation, flavor, hf_job_id, created_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
          ON CONFLICT (key) DO UPDATE SET state = ?2, not_before_ms = ?3, lease_until_ms = ?4,
-                                         updated_ms = ?5, data = ?6",
+                                         updated_ms = ?5, data = ?6, repo = ?7,
+                                         installation = ?8, flavor = ?9, hf_job_id = ?10,
+                                         created_ms = ?11",
         params![
             record.key.id(),
             record.state.as_str(),
             record.not_before_ms,
             record.lease_until_ms,
             record.updated_ms,
-            data
+            data,
+            record.key.repo.to_ascii_lowercase(),
+            record.installation_id.map(|i| i as i64),
+            record.flavor.as_deref().map(str::to_ascii_lowercase),
+            record.hf_job_id,
+            record.created_ms,
         ],
     )?;
     Ok(())
+}
+
+/// Adds the columns a store of the first release lacks, and fills them from the records.
+fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
+    let present: Vec<String> = {
+        let mut statement = connection.prepare("SELECT name FROM pragma_table_info('jobs')")?;
+        let names = statement.query_map([], |row| row.get(0))?;
+        names.collect::<rusqlite::Result<_>>()?
+    };
+    let missing: Vec<_> = ADDED_COLUMNS
+        .iter()
+        .filter(|(name, _)| !present.iter().any(|p| p == name))
+        .collect();
+    let tx = connection.transaction()?;
+    if !missing.is_empty() {
+        for (name, kind) in &missing {
+            tx.execute_batch(&format!("ALTER TABLE jobs ADD COLUMN {name} {kind};"))?;
+        }
+        let records: Vec<JobRecord> = {
+            let mut statement = tx.prepare("SELECT data FROM jobs")?;
+            let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+            rows.map(|row| decode(&row?))
+                .collect::<rusqlite::Result<_>>()?
+        };
+        for record in &records {
+            save(&tx, record)?;
+        }
+    }
+    tx.execute_batch(
+        "CREATE INDEX IF NOT EXISTS jobs_live ON jobs (state, repo, installation, flavor);",
+    )?;
+    tx.commit()
+}
+
+/// How many live HF Jobs count against `key`, counted once per claim.
+fn live_count(
+    tx: &Transaction<'_>,
+    key: &CapKey,
+    counted: &mut HashMap<CapKey, u32>,
+) -> rusqlite::Result<u32> {
+    if let Some(count) = counted.get(key) {
+        return Ok(*count);
+    }
+    let count: i64 = match key {
+        CapKey::Global => tx.query_row(
+            &format!("SELECT COUNT(*) FROM jobs WHERE {LIVE}"),
+            [],
+            |row| row.get(0),
+        )?,
+        CapKey::Installation(id) => tx.query_row(
+            &format!("SELECT COUNT(*) FROM jobs WHERE {LIVE} AND installation = ?1"),
+            [*id as i64],
+            |row| row.get(0),
+        )?,
+        CapKey::Repository(repo) => tx.query_row(
+            &format!("SELECT COUNT(*) FROM jobs WHERE {LIVE} AND repo = ?1"),
+            [repo.to_ascii_lowercase()],
+            |row| row.get(0),
+        )?,
+        CapKey::Flavor(flavor) => tx.query_row(
+            &format!("SELECT COUNT(*) FROM jobs WHERE {LIVE} AND flavor = ?1"),
+            [flavor.to_ascii_lowercase()],
+            |row| row.get(0),
+        )?,
+    };
+    counted.insert(key.clone(), count as u32);
+    Ok(count as u32)
 }
 
 #[async_trait]
@@ -203,29 +316,59 @@ impl Store for SqliteStore {
         now_ms: i64,
         lease_ms: i64,
     ) -> Result<Option<JobRecord>, StoreError> {
-        self.with(move |connection, namer| {
+        self.with(move |connection, hooks| {
             let tx = connection.transaction()?;
-            let data: Option<String> = tx
-                .query_row(
-                    &format!(
-                        "SELECT data FROM jobs
+            // Jobs waiting for a launch go oldest first, so room under a cap goes to the job
+            // that waited longest; retries and teardowns go by when they are due. Rows are read
+            // one at a time: without caps the first one is taken.
+            let mut waits = Vec::new();
+            let mut claimed = None;
+            {
+                let mut statement = tx.prepare_cached(&format!(
+                    "SELECT data FROM jobs
                      WHERE state IN {WORK_STATES}
                        AND not_before_ms <= ?1 AND (lease_until_ms IS NULL OR lease_until_ms <= ?1)
-                     ORDER BY not_before_ms LIMIT 1"
-                    ),
-                    [now_ms],
-                    |row| row.get(0),
-                )
-                .optional()?;
-            let Some(current) = data.as_deref().map(decode).transpose()? else {
-                return Ok(None);
-            };
-            let claimed = machine::claim(&current, now_ms, lease_ms, || namer(&current));
-            if let Some(claimed) = &claimed {
-                save(&tx, claimed)?;
+                     ORDER BY CASE WHEN state IN ('queued', 'waiting') THEN created_ms
+                                   ELSE not_before_ms END
+                     LIMIT {CLAIM_WINDOW}"
+                ))?;
+                let mut rows = statement.query([now_ms])?;
+                let mut counted = HashMap::new();
+                while let Some(row) = rows.next()? {
+                    let current = decode(&row.get::<_, String>(0)?)?;
+                    if matches!(current.state, State::Queued | State::Waiting)
+                        && let Some(caps) = &hooks.caps
+                    {
+                        let mut full = None;
+                        for cap in caps(&current) {
+                            if live_count(&tx, &cap.key, &mut counted)? >= cap.limit {
+                                full = Some(cap);
+                                break;
+                            }
+                        }
+                        if let Some(cap) = full {
+                            waits.extend(machine::wait(&current, &cap.label(), now_ms));
+                            continue;
+                        }
+                    }
+                    if let Some(next) =
+                        machine::claim(&current, now_ms, lease_ms, || (hooks.namer)(&current))
+                    {
+                        claimed = Some(next);
+                        break;
+                    }
+                }
+            }
+            for waiting in &waits {
+                save(&tx, waiting)?;
+            }
+            if let Some(claimed) = claimed {
+                save(&tx, &claimed)?;
+                tx.commit()?;
+                return Ok(Some(claimed));
             }
             tx.commit()?;
-            Ok(claimed)
+            Ok(None)
         })
         .await
     }
@@ -416,10 +559,11 @@ impl Store for SqliteStore {
 
     async fn next_due_ms(&self) -> Result<Option<i64>, StoreError> {
         self.with(|connection, _| {
+            // Waiting jobs are due when room frees, which wakes the workers: not by the clock.
             connection.query_row(
                 &format!(
                     "SELECT MIN(MAX(not_before_ms, COALESCE(lease_until_ms, 0))) FROM jobs
-                 WHERE state IN {WORK_STATES}"
+                 WHERE state IN {WORK_STATES} AND state != 'waiting'"
                 ),
                 [],
                 |row| row.get(0),

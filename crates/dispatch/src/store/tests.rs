@@ -21,6 +21,8 @@ fn facts(job_id: u64) -> JobFacts {
         labels: vec!["hf-jobs-cpu-basic".into()],
         workflow_name: None,
         job_name: None,
+        head_sha: None,
+        flavor: None,
     }
 }
 

@@ -323,6 +323,8 @@ async fn a_restart_on_the_same_store_resumes_without_a_second_job() {
         labels: LABELS.iter().map(|s| s.to_string()).collect(),
         workflow_name: None,
         job_name: None,
+        head_sha: None,
+        flavor: None,
     };
     use dispatch::store::Store;
     store

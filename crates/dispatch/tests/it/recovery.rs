@@ -536,6 +536,8 @@ async fn a_start_takes_back_the_leases_of_the_process_that_died() {
             labels: LABELS.iter().map(|l| l.to_string()).collect(),
             workflow_name: None,
             job_name: None,
+            head_sha: None,
+            flavor: None,
         };
         use dispatch::store::Store;
         store
@@ -597,6 +599,8 @@ async fn a_scan_owed_by_a_lost_store_happens_even_if_a_webhook_is_recorded_first
                 labels: vec![],
                 workflow_name: None,
                 job_name: None,
+                head_sha: None,
+                flavor: None,
             },
             0,
         );
