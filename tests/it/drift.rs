@@ -60,6 +60,7 @@ fn the_runner_contract_is_spelled_only_where_it_is_defined() {
         "\"RUNNER_JITCONFIG\"",
         "\"RUNNER_IDLE_TIMEOUT\"",
         "\"runner-entrypoint\"",
+        "\"RUNNER_ENV_PASSTHROUGH\"",
     ] {
         let spelled: Vec<String> = product_sources()
             .iter()

@@ -20,7 +20,8 @@ use crate::hf_labels;
 use crate::machine;
 pub use crate::model::now_ms;
 use crate::model::{JobKey, JobRecord, State};
-use crate::ports::{JitRunner, JobStatus, LaunchSpec, PortError, RunnerRemoval};
+use crate::policy::{Fork, ForkMode, Grant, Policy, Request as PolicyRequest};
+use crate::ports::{JitRunner, JobStatus, LaunchSpec, PortError, RunOrigin, RunnerRemoval};
 use crate::store::{Fenced, Store, StoreError};
 
 use runner_bootstrap::contract;
@@ -49,6 +50,8 @@ pub struct LaunchSettings {
     pub max_launches: u32,
     /// Longest sleep between looks at the store when nothing wakes the workers.
     pub idle_poll: Duration,
+    /// Who may run what: applied again at launch, with the fork rule the webhook cannot know.
+    pub policy: Arc<Policy>,
 }
 
 impl Default for LaunchSettings {
@@ -65,6 +68,7 @@ impl Default for LaunchSettings {
             max_attempts: 12,
             max_launches: 3,
             idle_poll: Duration::from_secs(5),
+            policy: Arc::default(),
         }
     }
 }
@@ -98,7 +102,12 @@ pub struct Launcher {
     settings: LaunchSettings,
     wake: Arc<Notify>,
     in_flight: Mutex<HashMap<JobKey, u64>>,
+    run_origins: Mutex<HashMap<(String, u64), (RunOrigin, i64)>>,
 }
+
+/// How long a run's origin is trusted: it never changes, but memory is finite.
+const RUN_ORIGIN_TTL_MS: i64 = 10 * 60 * 1000;
+const RUN_ORIGIN_CACHE: usize = 4096;
 
 impl Launcher {
     pub fn new(
@@ -117,6 +126,7 @@ impl Launcher {
             settings,
             wake,
             in_flight: Mutex::default(),
+            run_origins: Mutex::default(),
         })
     }
 
@@ -284,10 +294,12 @@ impl Launcher {
                 hf_job_id,
                 runner_id,
                 runner_name,
+                namespace,
             }) => {
                 info!(hf_job_id, "runner launched");
                 Box::new(move |current| {
                     let mut next = machine::launched(current, &hf_job_id, runner_id, now);
+                    next.hf_namespace = namespace;
                     if let Some(name) = runner_name {
                         next = machine::runner_named(&next, &name, now);
                     }
@@ -381,12 +393,67 @@ impl Launcher {
             .map_err(|refusal| Failure::Permanent(refusal.to_string()))
     }
 
+    /// The policy's answer for a placement, with the fork facts when the run is known.
+    fn grant(
+        &self,
+        record: &JobRecord,
+        placement: &runner_labels::Placement,
+        origin: Option<&RunOrigin>,
+    ) -> Result<Grant, Failure> {
+        let fork = origin.filter(|o| o.from_fork).map(|o| Fork {
+            author: o.actor.clone().unwrap_or_default(),
+        });
+        let request = PolicyRequest {
+            repo: &record.key.repo,
+            flavor: placement.flavor(),
+            is_gpu: placement.is_gpu(),
+            label_timeout: placement.timeout,
+            label_chose_image: placement.image.key.is_some(),
+            fork,
+        };
+        self.settings
+            .policy
+            .decide(&request)
+            .map_err(|refusal| Failure::Permanent(refusal.to_string()))
+    }
+
+    /// Where a run's code comes from, asked once per run and kept a while: every job of a
+    /// matrix shares its run.
+    async fn run_origin(
+        &self,
+        installation: u64,
+        record: &JobRecord,
+    ) -> Result<RunOrigin, PortError> {
+        let key = (record.key.repo.to_ascii_lowercase(), record.run_id);
+        let now = now_ms();
+        if let Some((origin, at)) = self.run_origins.lock().unwrap().get(&key)
+            && now - at < RUN_ORIGIN_TTL_MS
+        {
+            return Ok(origin.clone());
+        }
+        let origin = self
+            .github
+            .run_origin(installation, &record.key.repo, record.run_id)
+            .await?;
+        let mut cache = self.run_origins.lock().unwrap();
+        if cache.len() >= RUN_ORIGIN_CACHE {
+            cache.retain(|_, (_, at)| now - *at < RUN_ORIGIN_TTL_MS);
+        }
+        cache.insert(key, (origin.clone(), now));
+        Ok(origin)
+    }
+
     async fn launch(&self, record: &JobRecord) -> Result<Outcome, Failure> {
         // A record adopted from an HF Job's labels knows its labels only from GitHub.
         let known_placement = if record.labels.is_empty() {
             None
         } else {
             Some(self.place(&record.labels)?)
+        };
+        // The namespace does not depend on the fork rule: look for an earlier HF Job there.
+        let namespace = match &known_placement {
+            Some(placement) => self.grant(record, placement, None)?.namespace,
+            None => record.hf_namespace.clone(),
         };
         let installation = record.installation_id.ok_or_else(|| {
             Failure::Permanent("the delivery named no GitHub App installation".into())
@@ -399,9 +466,19 @@ impl Launcher {
 
         // A crash between creating the HF Job and recording it must not make a second one.
         let key_value = hf_labels::key_value(record);
-        let (existing, github_job) = tokio::join!(
-            self.hf.find_jobs(hf_labels::KEY, &key_value),
+        // Forks matter only when the policy would treat them differently.
+        let ask_origin = self.settings.policy.fork_mode() != ForkMode::Allow;
+        let (existing, github_job, origin) = tokio::join!(
+            self.hf
+                .find_jobs(namespace.as_deref(), hf_labels::KEY, &key_value),
             self.github.job(installation, repo, record.key.job_id),
+            async {
+                if ask_origin {
+                    self.run_origin(installation, record).await.map(Some)
+                } else {
+                    Ok(None)
+                }
+            },
         );
         if let Some(job) = existing?
             .into_iter()
@@ -413,6 +490,7 @@ impl Launcher {
                 runner_name: hf_labels::runner_of(&job.labels),
                 hf_job_id: job.id,
                 runner_id: None,
+                namespace: job.namespace,
             });
         }
         let github_job = match github_job? {
@@ -438,6 +516,7 @@ impl Launcher {
             Some(placement) => placement,
             None => self.place(&github_job.labels)?,
         };
+        let grant = self.grant(record, &placement, origin?.as_ref())?;
 
         let labels = placement.labels.clone();
         let mut jit = self
@@ -502,8 +581,13 @@ impl Launcher {
             });
         }
 
-        let timeout = placement.timeout.or(self.settings.job_timeout);
-        // The runner's name and labels travel inside its JIT config; only timing is added here.
+        let timeout = match (placement.timeout, self.settings.job_timeout) {
+            (Some(asked), _) => Some(asked),
+            (None, Some(default)) => Some(grant.timeout_or(default)),
+            (None, None) => grant.timeout,
+        };
+        // The runner's name and labels travel inside its JIT config; only timing and the
+        // cache's locations are added here.
         let mut environment = BTreeMap::new();
         if let Some(idle) = self.settings.runner_idle_timeout {
             environment.insert(
@@ -511,14 +595,32 @@ impl Launcher {
                 idle.as_secs().to_string(),
             );
         }
+        let mut volumes = Vec::new();
+        if let Some(cache) = &grant.cache {
+            volumes.push(hf_jobs::Volume::new(
+                hf_jobs::VolumeType::Bucket,
+                cache.bucket.clone(),
+                cache.mount.clone(),
+            ));
+            let names: Vec<&str> = cache.environment.keys().map(String::as_str).collect();
+            environment.extend(cache.environment.clone());
+            // The runner passes on only what it is told to.
+            environment.insert(contract::ENV_PASSTHROUGH.to_owned(), names.join(","));
+        }
+        let image = match (&grant.image, placement.image.key.is_some()) {
+            (Some(image), false) => image.clone(),
+            _ => placement.image.image.clone(),
+        };
         let spec = LaunchSpec {
-            image: placement.image.image.clone(),
+            image,
             command: vec![contract::ENTRYPOINT.to_owned()],
             environment,
             secrets: BTreeMap::from([(contract::JIT_CONFIG.to_owned(), encoded)]),
             flavor: placement.flavor().to_owned(),
             timeout_seconds: timeout.map(|t| t.as_secs()),
             labels: hf_labels::for_record(record, &runner_name),
+            namespace: grant.namespace.clone(),
+            volumes,
         };
         let job = self.hf.create_job(&spec).await?;
         self.health.clear_problem(Problem::Launch(Service::Hf));
@@ -526,6 +628,7 @@ impl Launcher {
             runner_name: None,
             hf_job_id: job.id,
             runner_id: Some(runner_id),
+            namespace: grant.namespace,
         })
     }
 
@@ -562,7 +665,9 @@ impl Launcher {
             }
         }
         if let Some(hf_job_id) = &record.hf_job_id {
-            self.hf.cancel_job(hf_job_id).await?;
+            self.hf
+                .cancel_job(record.hf_namespace.as_deref(), hf_job_id)
+                .await?;
         }
         Ok(Outcome::TornDown { note: None })
     }
@@ -587,6 +692,8 @@ enum Outcome {
         runner_id: Option<u64>,
         /// Set when the HF Job was found rather than created: the runner it hosts.
         runner_name: Option<String>,
+        /// The namespace it runs in, when not the default one.
+        namespace: Option<String>,
     },
     NotNeeded {
         status: JobStatus,

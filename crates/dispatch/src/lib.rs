@@ -4,7 +4,8 @@
 //! machine in [`machine`] over [`model::JobRecord`], the launch workers in [`launcher`], the
 //! [`reconciler`] that heals what a launch alone cannot (dead or stolen runners, lost records,
 //! paused jobs), the delivery [`sweeper`] that asks GitHub again for failed deliveries, the
-//! actix-web application in [`http`], and [`service::run`], which wires them together from
+//! [`feedback`] pass that tells workflow authors through check runs, the actix-web
+//! application in [`http`], and [`service::run`], which wires them together from
 //! [`config::Settings`].
 //!
 //! It reads no environment variables: the `dispatcher` binary gathers configuration and hands
@@ -14,6 +15,7 @@
 
 pub mod adapters;
 pub mod config;
+pub mod feedback;
 pub mod health;
 pub mod hf_labels;
 pub mod http;
@@ -23,6 +25,7 @@ pub mod model;
 pub mod policy;
 pub mod ports;
 pub mod reconciler;
+pub mod scrub;
 pub mod service;
 pub mod store;
 pub mod sweeper;

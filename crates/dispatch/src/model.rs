@@ -178,6 +178,9 @@ pub struct JobRecord {
     /// Since when the job waits on a cap.
     #[serde(default)]
     pub waiting_since_ms: Option<i64>,
+    /// The HF namespace its HF Job runs in, when not the dispatcher's default one.
+    #[serde(default)]
+    pub hf_namespace: Option<String>,
     /// The check run that tells the workflow author about this job, as last written.
     #[serde(default)]
     pub check_run: Option<CheckRunMark>,
@@ -221,6 +224,7 @@ impl JobRecord {
             head_sha: event.head_sha.clone(),
             flavor: event.flavor.clone(),
             waiting_since_ms: None,
+            hf_namespace: None,
             check_run: None,
         }
     }

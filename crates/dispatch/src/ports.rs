@@ -103,6 +103,17 @@ pub struct HfJob {
     pub id: String,
     pub stage: JobStage,
     pub labels: BTreeMap<String, String>,
+    /// The namespace it runs in, when not the dispatcher's default one.
+    pub namespace: Option<String>,
+}
+
+/// What a workflow run says about where its code comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOrigin {
+    /// A pull request whose code comes from another repository (a fork).
+    pub from_fork: bool,
+    /// Who triggered the run (for a fork pull request, its author).
+    pub actor: Option<String>,
 }
 
 /// Everything needed to create the HF Job that hosts one runner.
@@ -115,4 +126,87 @@ pub struct LaunchSpec {
     pub flavor: String,
     pub timeout_seconds: Option<u64>,
     pub labels: BTreeMap<String, String>,
+    /// The namespace to run in, when not the dispatcher's default one.
+    pub namespace: Option<String>,
+    /// Buckets to mount (a repository's cache); each is created if missing.
+    pub volumes: Vec<hf_jobs::Volume>,
+}
+
+/// How a completed check run ended, as GitHub names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CheckConclusion {
+    Success,
+    Failure,
+    Neutral,
+    Skipped,
+}
+
+impl CheckConclusion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckConclusion::Success => "success",
+            CheckConclusion::Failure => "failure",
+            CheckConclusion::Neutral => "neutral",
+            CheckConclusion::Skipped => "skipped",
+        }
+    }
+}
+
+/// Where a check run stands: a conclusion exactly when it is completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CheckStatus {
+    InProgress,
+    Completed(CheckConclusion),
+}
+
+impl CheckStatus {
+    /// GitHub's `status` field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckStatus::InProgress => "in_progress",
+            CheckStatus::Completed(_) => "completed",
+        }
+    }
+
+    pub fn conclusion(self) -> Option<CheckConclusion> {
+        match self {
+            CheckStatus::InProgress => None,
+            CheckStatus::Completed(conclusion) => Some(conclusion),
+        }
+    }
+}
+
+/// What a job's check run shows the workflow author (see [`crate::feedback`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckRunContent {
+    pub name: String,
+    /// The commit it is written on.
+    pub head_sha: String,
+    /// The job's key ([`crate::model::JobKey::id`]), to find the check run again.
+    pub external_id: String,
+    pub status: CheckStatus,
+    /// Plain text.
+    pub title: String,
+    /// Markdown, at most [`CHECK_RUN_TEXT_MAX`] characters.
+    pub summary: String,
+    /// Markdown, at most [`CHECK_RUN_TEXT_MAX`] characters.
+    pub text: Option<String>,
+    pub details_url: Option<String>,
+}
+
+/// GitHub's limit on a check run's `output.summary` and `output.text`, in characters.
+pub const CHECK_RUN_TEXT_MAX: usize = 65_535;
+
+/// Why a check run could not be written.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CheckRunError {
+    /// 403: the App lacks Checks (write) on this installation, or the installation is
+    /// suspended.
+    #[error("GitHub refused to write the check run (the App needs Checks: write): {message}")]
+    Forbidden { message: String },
+    /// 404: the check run (or the repository) is gone or not visible to the App.
+    #[error("GitHub does not know the check run or its repository: {message}")]
+    NotFound { message: String },
+    #[error(transparent)]
+    Port(#[from] PortError),
 }

@@ -18,6 +18,7 @@ use tracing::{info, warn};
 
 use crate::adapters::{GitHubAdapter, HfAdapter};
 use crate::config::Settings;
+use crate::feedback::{FeedbackPass, FeedbackSettings};
 use crate::health::{Health, Problem, Service};
 use crate::http::{self, AppState, Intake};
 use crate::launcher::{self, LaunchSettings, Launcher};
@@ -75,10 +76,13 @@ pub fn build_parts(settings: &Settings) -> Result<Parts, ServiceError> {
         github: Arc::new(GitHubAdapter {
             client: Arc::new(github_client),
             health: health.clone(),
+            runner_scope: settings.runner_scope,
         }),
         hf: Arc::new(HfAdapter {
             client: hf_client.clone(),
             health: health.clone(),
+            other_namespaces: settings.policy.namespaces(),
+            buckets: Default::default(),
         }),
         hf_client,
         health,
@@ -93,6 +97,7 @@ pub fn launch_settings(settings: &Settings) -> LaunchSettings {
         runner_idle_timeout: Some(settings.runner_idle_timeout),
         images: settings.images.clone(),
         max_launches: settings.max_launch_attempts,
+        policy: Arc::new(settings.policy.clone()),
         ..LaunchSettings::default()
     }
 }
@@ -105,6 +110,8 @@ pub struct Tuning {
     pub sweep: SweepSettings,
     /// How often GitHub and HF are signed in to for `/readyz`.
     pub probe_interval: Duration,
+    /// The check-run pass (run only with `CHECK_RUNS`).
+    pub feedback: FeedbackSettings,
 }
 
 /// The timings that follow from the dispatcher settings.
@@ -123,6 +130,12 @@ pub fn tuning(settings: &Settings) -> Tuning {
             ..SweepSettings::default()
         },
         probe_interval: Duration::from_secs(60),
+        feedback: FeedbackSettings {
+            default_namespace: settings.hf_namespace.clone(),
+            hub_url: settings.hf_endpoint.clone(),
+            images: settings.images.clone(),
+            ..FeedbackSettings::default()
+        },
     }
 }
 
@@ -171,7 +184,9 @@ pub async fn run(
             problem,
             "setup mode: webhooks are refused until the credentials are set"
         );
-        let state = web::Data::new(AppState::setup(problem));
+        let state = web::Data::new(
+            AppState::setup(problem).with_status(http::StatusOptions::from_settings(&settings)),
+        );
         return serve_http(state, listener, shutdown).await;
     }
     let parts = build_parts(&settings)?;
@@ -200,12 +215,14 @@ pub async fn run(
 
     let mut tuned = tuning(&settings);
     tuned.launch.catalogue = catalogue(&parts.hf_client).await;
+    tuned.feedback.catalogue = tuned.launch.catalogue.clone();
     tune(&mut tuned);
     let Tuning {
         launch,
         reconcile,
         sweep,
         probe_interval,
+        feedback,
     } = tuned;
     let webhook_secrets = settings
         .github
@@ -231,7 +248,10 @@ pub async fn run(
         );
         Arc::new(move |facts| http::queued_observation_with(&catalogue, &images, &policy, facts))
     };
-    let state = web::Data::new(AppState::serving(intake, parts.health.clone()));
+    let state = web::Data::new(
+        AppState::serving(intake, parts.health.clone())
+            .with_status(http::StatusOptions::from_settings(&settings)),
+    );
 
     let workers = Launcher::new(
         store.clone(),
@@ -260,11 +280,31 @@ pub async fn run(
         probe_interval,
         shutdown.child_token(),
     ));
+    let feedback = FeedbackPass::new(
+        store.clone(),
+        parts.github.clone(),
+        Some(parts.hf_client.clone()),
+        feedback,
+    );
+    let check_runs = settings.check_runs;
+    let feedback_token = shutdown.child_token();
+    let writing_check_runs = tokio::spawn(async move {
+        if check_runs {
+            feedback.run(feedback_token).await;
+        }
+    });
     let pruning = tokio::spawn(prune_forever(store, shutdown.child_token()));
 
     let served = serve_http(state, listener, shutdown.clone()).await;
     shutdown.cancel();
-    let _ = tokio::join!(launching, reconciling, sweeping, probing, pruning);
+    let _ = tokio::join!(
+        launching,
+        reconciling,
+        sweeping,
+        probing,
+        writing_check_runs,
+        pruning
+    );
     info!("dispatcher stopped");
     served
 }

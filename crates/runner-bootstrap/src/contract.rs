@@ -15,3 +15,6 @@ pub const IDLE_TIMEOUT: &str = "RUNNER_IDLE_TIMEOUT";
 /// The idle timeout both sides use when none is configured: long enough for GitHub to assign
 /// a queued job, short enough that an unused GPU costs little (the reference dispatcher's).
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Comma-separated names of further variables the runner passes on to job steps (the
+/// dispatcher names the cache locations here).
+pub const ENV_PASSTHROUGH: &str = "RUNNER_ENV_PASSTHROUGH";

@@ -43,7 +43,7 @@ pub mod vars {
     /// Where the entrypoint writes its job-started hook (a fresh directory is made inside).
     pub const STATE_DIR: &str = "RUNNER_STATE_DIR";
     /// Extra variable names to pass on to the runner (comma separated).
-    pub const ENV_PASSTHROUGH: &str = "RUNNER_ENV_PASSTHROUGH";
+    pub const ENV_PASSTHROUGH: &str = crate::contract::ENV_PASSTHROUGH;
     /// The runner's job-started hook; the entrypoint chains any value the image sets.
     pub const HOOK_JOB_STARTED: &str = "ACTIONS_RUNNER_HOOK_JOB_STARTED";
     /// Prefix of the variables the runner reads as command-line inputs.

@@ -1,4 +1,5 @@
-//! The HTTP surface: `POST /webhook`, the status page, `/healthz` and `/readyz`.
+//! The HTTP surface: `POST /webhook`, the status page (`/`, `/api/status`), `/healthz` and
+//! `/readyz`.
 //!
 //! The webhook handler verifies, parses, writes one transaction, wakes the workers and answers.
 //! It never calls GitHub or HF, so its answer time does not depend on them.
@@ -22,6 +23,8 @@ use crate::store::{Ingested, Store};
 mod page;
 #[cfg(test)]
 mod tests;
+
+pub use page::StatusOptions;
 
 /// GitHub caps deliveries at 25 MB; anything larger is not from GitHub.
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
@@ -48,6 +51,8 @@ pub struct AppState {
     pub health: Arc<Health>,
     pub version: &'static str,
     pub started_ms: i64,
+    /// The status token and the settings the status page shows.
+    pub status: StatusOptions,
 }
 
 impl AppState {
@@ -59,6 +64,7 @@ impl AppState {
             health,
             version: env!("CARGO_PKG_VERSION"),
             started_ms: now_ms(),
+            status: StatusOptions::default(),
         }
     }
 
@@ -70,7 +76,15 @@ impl AppState {
             health: Arc::default(),
             version: env!("CARGO_PKG_VERSION"),
             started_ms: now_ms(),
+            status: StatusOptions::default(),
         }
+    }
+
+    /// The status page's token and settings ([`StatusOptions::from_settings`]); without them
+    /// the page shows aggregates only, to everyone.
+    pub fn with_status(mut self, status: StatusOptions) -> Self {
+        self.status = status;
+        self
     }
 }
 
@@ -83,6 +97,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 .route(web::post().to(webhook)),
         )
         .route("/", web::get().to(page::status))
+        .route("/api/status", web::get().to(page::api_status))
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz));
 }
@@ -266,11 +281,8 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": status, "version": state.version }))
 }
 
-async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let Some(intake) = &state.intake else {
-        return HttpResponse::ServiceUnavailable()
-            .json(json!({ "ready": false, "problems": ["setup mode"] }));
-    };
+/// Why the dispatcher is not ready, if it is not: `/readyz` and the status page.
+async fn readiness_problems(state: &AppState, intake: &Intake) -> Vec<String> {
     let now = now_ms();
     let mut problems = Vec::new();
     if let Err(e) = intake.store.check_writable(now).await {
@@ -285,6 +297,15 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             ));
         }
     }
+    problems
+}
+
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let Some(intake) = &state.intake else {
+        return HttpResponse::ServiceUnavailable()
+            .json(json!({ "ready": false, "problems": ["setup mode"] }));
+    };
+    let problems = readiness_problems(&state, intake).await;
     let body = json!({ "ready": problems.is_empty(), "problems": problems });
     if problems.is_empty() {
         HttpResponse::Ok().json(body)

@@ -277,7 +277,7 @@ async fn status_page_health_and_readiness() {
     .await;
     assert_eq!(json["configured"], true);
     assert_eq!(json["jobs"]["queued"], 1);
-    assert_eq!(json["recent"][0]["repo"], "octo/ml");
+    assert_eq!(json["details"], false);
     let html = atest::call_and_read_body(
         &app,
         atest::TestRequest::get()
@@ -288,7 +288,7 @@ async fn status_page_health_and_readiness() {
     .await;
     let html = String::from_utf8(html.to_vec()).unwrap();
     assert!(
-        html.contains("<table>") && html.contains("octo/ml"),
+        html.contains("<table>") && html.contains("hf-jobs-t4-small") && !html.contains("octo/ml"),
         "{html}"
     );
 
@@ -341,4 +341,257 @@ async fn setup_mode_explains_the_next_steps_and_refuses_webhooks() {
     )
     .await;
     assert_eq!(json["configured"], false);
+}
+
+const STATUS_TOKEN: &str = "status-token-for-the-tests-0123";
+/// Names that only the details may show.
+const PRIVATE: &[&str] = &[
+    "zz-private-org",
+    "zz-hidden-repo",
+    "zz-hidden-workflow",
+    "zz-hidden-job",
+    "zz-reason-text",
+    "ghs_",
+    "'t4-smal'",
+    "did you mean",
+];
+
+/// The harness's state with the status page's `token`.
+fn with_status_token(h: Harness, token: Option<&str>) -> Harness {
+    let state = Arc::try_unwrap(h.state.into_inner())
+        .ok()
+        .expect("no other user of the state yet");
+    let status = StatusOptions {
+        token: token.map(SecretString::from),
+        public: vec![("JOB_TIMEOUT", "1h".to_owned())],
+        private: vec![("HF_NAMESPACE", "zz-private-org".to_owned())],
+    };
+    Harness {
+        state: web::Data::new(state.with_status(status)),
+        ..h
+    }
+}
+
+/// Two queued t4-small jobs, one queued cpu-basic job and one refused label, all in a private
+/// repository, and one t4-small job failed with an API error text holding a token.
+async fn private_jobs(h: &Harness) {
+    let app = app!(h.state);
+    let jobs = [
+        (1, "hf-jobs-t4-small"),
+        (2, "hf-jobs-t4-small"),
+        (3, "hf-jobs-cpu-basic"),
+        (4, "hf-jobs-t4-smal"),
+        (5, "hf-jobs-t4-small"),
+    ];
+    for (id, label) in jobs {
+        let mut job = job(&[label]);
+        job.set_repo("zz-private-org/zz-hidden-repo")
+            .set_ids(id, id);
+        job.payload["workflow_job"]["workflow_name"] = "zz-hidden-workflow".into();
+        job.payload["workflow_job"]["name"] = "zz-hidden-job".into();
+        let answer = atest::call_service(
+            &app,
+            signed("workflow_job", &format!("d-{id}"), &job.body()).to_request(),
+        )
+        .await;
+        assert_eq!(answer.status(), 202);
+    }
+    let key = stored(h)
+        .await
+        .into_iter()
+        .find(|r| r.key.job_id == 5)
+        .unwrap()
+        .key;
+    h.store
+        .update(
+            &key,
+            now_ms(),
+            Box::new(|current| {
+                Some(crate::machine::fail(
+                    current,
+                    &crate::scrub::scrub(
+                        "zz-reason-text: 422 from https://api.github.com (token ghs_0123456789abcdefghijABCDEFGHIJ0123)",
+                    ),
+                    now_ms(),
+                ))
+            }),
+        )
+        .await
+        .unwrap();
+}
+
+async fn get(
+    h: &Harness,
+    uri: &str,
+    authorization: Option<&str>,
+) -> (
+    actix_web::http::StatusCode,
+    actix_web::http::header::HeaderMap,
+    String,
+) {
+    let app = app!(h.state);
+    let mut request = atest::TestRequest::get().uri(uri);
+    if uri == "/" {
+        request = request.insert_header(("accept", "text/html"));
+    }
+    if let Some(authorization) = authorization {
+        request = request.insert_header(("authorization", authorization));
+    }
+    let answer = atest::call_service(&app, request.to_request()).await;
+    let (status, headers) = (answer.status(), answer.headers().clone());
+    let body = atest::read_body(answer).await;
+    (status, headers, String::from_utf8(body.to_vec()).unwrap())
+}
+
+fn assert_aggregates_only(body: &str) {
+    for name in PRIVATE {
+        assert!(
+            !body.contains(name),
+            "{name:?} shown without the token: {body}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn the_status_page_without_a_token_shows_aggregates_only() {
+    for token in [None, Some(STATUS_TOKEN)] {
+        let h = with_status_token(harness(&["zz-private-org/zz-hidden-repo"]), token);
+        private_jobs(&h).await;
+        for uri in ["/", "/?format=json", "/api/status"] {
+            let (status, headers, body) = get(&h, uri, None).await;
+            assert_eq!(status, 200, "{uri}");
+            assert_eq!(headers.get("cache-control").unwrap(), "no-store");
+            assert_aggregates_only(&body);
+            assert!(body.contains("STATUS_TOKEN"), "{uri}: {body}");
+        }
+        // The HTML shows the aggregates too.
+        let (_, _, html) = get(&h, "/", None).await;
+        for shown in [
+            "Jobs by flavor",
+            "t4-small",
+            "hf-jobs-cpu-basic",
+            "JOB_TIMEOUT",
+            "1h",
+        ] {
+            assert!(html.contains(shown), "{shown:?} missing: {html}");
+        }
+    }
+    // Without a configured token, a presented one changes nothing.
+    let h = with_status_token(harness(&[]), None);
+    private_jobs(&h).await;
+    let (status, _, body) = get(&h, "/api/status", Some(&format!("Bearer {STATUS_TOKEN}"))).await;
+    assert_eq!(status, 200);
+    assert_aggregates_only(&body);
+    let json: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["details"], false);
+    assert!(
+        json["details_hint"]
+            .as_str()
+            .unwrap()
+            .contains("set STATUS_TOKEN")
+    );
+}
+
+#[actix_web::test]
+async fn the_status_counts_jobs_by_state_and_by_flavor() {
+    let h = with_status_token(harness(&[]), None);
+    private_jobs(&h).await;
+    let (_, _, body) = get(&h, "/api/status", None).await;
+    let json: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["jobs"]["queued"], 3, "{json}");
+    assert_eq!(json["jobs"]["failed"], 2, "{json}");
+    assert_eq!(
+        json["jobs_by_flavor"],
+        serde_json::json!({
+            "t4-small": { "queued": 2, "failed": 1 },
+            "cpu-basic": { "queued": 1 },
+            "none": { "failed": 1 },
+        })
+    );
+    assert_eq!(json["ready"], false);
+    assert!(
+        json["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l == "hf-jobs-t4-small")
+    );
+    assert!(
+        json["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l == "hf-jobs-cpu")
+    );
+    assert_eq!(json["configuration"]["JOB_TIMEOUT"], "1h");
+    assert!(json["configuration"].get("HF_NAMESPACE").is_none());
+    assert_eq!(json["images"]["gpu"], "ferry/runner:gpu");
+    assert!(json.get("recent").is_none() && json.get("problems").is_none());
+}
+
+#[actix_web::test]
+async fn the_status_token_shows_the_details_and_a_wrong_one_is_refused() {
+    let h = with_status_token(
+        harness(&["zz-private-org/zz-hidden-repo"]),
+        Some(STATUS_TOKEN),
+    );
+    private_jobs(&h).await;
+    for (uri, scheme) in [("/api/status", "Bearer"), ("/?format=json", "bearer")] {
+        let (status, _, body) = get(&h, uri, Some(&format!("{scheme} {STATUS_TOKEN}"))).await;
+        assert_eq!(status, 200);
+        let json: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(json["details"], true);
+        let recent = json["recent"].as_array().unwrap();
+        assert_eq!(recent.len(), 5);
+        assert!(
+            recent
+                .iter()
+                .all(|r| r["repo"] == "zz-private-org/zz-hidden-repo"
+                    && r["workflow"] == "zz-hidden-workflow"
+                    && r["job"] == "zz-hidden-job")
+        );
+        let failed = recent.iter().find(|r| r["job_id"] == 5).unwrap();
+        let reason = failed["reason"].as_str().unwrap();
+        assert!(
+            reason.contains("zz-reason-text") && !reason.contains("ghs_"),
+            "{reason}"
+        );
+        assert_eq!(json["configuration"]["HF_NAMESPACE"], "zz-private-org");
+        assert!(
+            body.contains(
+                "allowed repositories (ALLOWED_GITHUB_REPOSITORIES): zz-private-org/zz-hidden-repo"
+            ),
+            "{body}"
+        );
+        assert!(json["problems"].as_array().is_some_and(|p| !p.is_empty()));
+    }
+    let (status, _, html) = get(&h, "/", Some(&format!("Bearer {STATUS_TOKEN}"))).await;
+    assert_eq!(status, 200);
+    for shown in [
+        "zz-hidden-repo",
+        "zz-hidden-workflow / zz-hidden-job",
+        "zz-reason-text",
+        "did you mean 't4-small'",
+    ] {
+        assert!(html.contains(shown), "{shown:?} missing: {html}");
+    }
+
+    let shorter = &STATUS_TOKEN[..STATUS_TOKEN.len() - 1];
+    let longer = format!("{STATUS_TOKEN}4");
+    for wrong in [
+        "Bearer wrong-token-of-some-length".to_owned(),
+        format!("Bearer {shorter}"),
+        format!("Bearer {longer}"),
+        format!("Basic {STATUS_TOKEN}"),
+        STATUS_TOKEN.to_owned(),
+        "Bearer ".to_owned(),
+    ] {
+        for uri in ["/", "/api/status"] {
+            let (status, headers, body) = get(&h, uri, Some(&wrong)).await;
+            assert_eq!(status, 401, "{wrong:?} on {uri}");
+            let challenge = headers.get("www-authenticate").unwrap().to_str().unwrap();
+            assert!(challenge.starts_with("Bearer"), "{challenge}");
+            assert_aggregates_only(&body);
+        }
+    }
 }

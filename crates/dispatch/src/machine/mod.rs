@@ -20,7 +20,7 @@
 //! Workers write their outcomes only while their claim's fencing token still holds (see
 //! [`crate::store::Store::update_fenced`]): a worker that lost its lease changes nothing.
 
-use crate::model::{JobFacts, JobRecord, Observation, State};
+use crate::model::{CheckRunMark, JobFacts, JobRecord, Observation, State};
 pub use github_app::JobStatus;
 
 #[cfg(test)]
@@ -421,4 +421,16 @@ pub fn torn_down(current: &JobRecord, note: Option<&str>, now_ms: i64) -> JobRec
 fn touched(mut record: JobRecord, now_ms: i64) -> JobRecord {
     record.updated_ms = now_ms;
     record
+}
+
+/// The check run of the record was written as `mark` says. Bookkeeping only: the state,
+/// the lease and `updated_ms` stay as they are (the reconciler's graces count from
+/// `updated_ms`). `None` when the record already carries this mark.
+pub fn check_run_written(current: &JobRecord, mark: CheckRunMark) -> Option<JobRecord> {
+    if current.check_run.as_ref() == Some(&mark) {
+        return None;
+    }
+    let mut next = current.clone();
+    next.check_run = Some(mark);
+    Some(next)
 }

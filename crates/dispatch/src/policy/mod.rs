@@ -918,6 +918,16 @@ impl Policy {
         self.fork_mode
     }
 
+    /// Every HF namespace a scope sends jobs to: the reconciler lists Ferry's jobs there too.
+    pub fn namespaces(&self) -> Vec<String> {
+        let set: BTreeSet<String> = self
+            .scopes
+            .iter()
+            .filter_map(|scope| scope.namespace.clone())
+            .collect();
+        set.into_iter().collect()
+    }
+
     /// Every flavor name the policy mentions (not the groups), lower-case, so `dispatcher
     /// check` can point out names missing from the hardware catalogue.
     pub fn named_flavors(&self) -> BTreeSet<String> {

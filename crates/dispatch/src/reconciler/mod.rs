@@ -201,6 +201,7 @@ impl Reconciler {
             record.state = State::Launched;
             record.runner_name = Some(served.runner_name);
             record.hf_job_id = Some(job.id.clone());
+            record.hf_namespace = job.namespace.clone();
             record.launches = 1;
             // The boot deadline counts from the adoption: the creation time is unknown here.
             record.launched_ms = Some(now);
@@ -618,7 +619,7 @@ impl Reconciler {
     }
 
     async fn cancel(&self, job: &HfJob, report: &mut PassReport) {
-        match self.hf.cancel_job(&job.id).await {
+        match self.hf.cancel_job(job.namespace.as_deref(), &job.id).await {
             Ok(()) => {
                 info!(hf_job_id = job.id, "cancelled an HF Job no job needs");
                 report.hf_jobs_cancelled += 1;

@@ -249,7 +249,7 @@ async fn a_busy_runner_is_never_torn_down() {
 async fn bad_requests_are_refused_over_http() {
     let env = Env::new();
     let dispatcher = env.start().await;
-    let body = env.queued_job(41, LABELS).body();
+    let body = testkit::deliveries::WorkflowJob::queued(REPO, 41, 9_000_000_001, LABELS).body();
     let unsigned = env
         .send(&dispatcher, "workflow_job", "d-1", &body, None)
         .await;

@@ -73,6 +73,8 @@ impl Dispatcher {
 }
 
 pub struct Env {
+    /// The `FERRY_CONFIG` text of the last start, for the passes tests make beside it.
+    pub config: Mutex<Option<String>>,
     pub github: FakeGitHub,
     pub hub: FakeHub,
     pub state_dir: tempfile::TempDir,
@@ -86,6 +88,7 @@ impl Env {
         github.add_installation(INSTALLATION, "octo", &[REPO]);
         let hub = FakeHub::start(HF_TOKEN, NAMESPACE);
         Self {
+            config: Mutex::default(),
             github,
             hub,
             state_dir: tempfile::tempdir().unwrap(),
@@ -133,10 +136,36 @@ impl Env {
         extra: BTreeMap<String, String>,
         tune: impl FnOnce(&mut dispatch::service::Tuning) + Send + 'static,
     ) -> Dispatcher {
+        self.start_configured(extra, None, tune).await
+    }
+
+    /// Starts with a `FERRY_CONFIG` file (its flat keys and its `[policy]` table).
+    pub async fn start_with_config(
+        &self,
+        file: &str,
+        extra: BTreeMap<String, String>,
+    ) -> Dispatcher {
+        self.start_configured(extra, Some(file.to_owned()), |_| {})
+            .await
+    }
+
+    pub async fn start_configured(
+        &self,
+        extra: BTreeMap<String, String>,
+        file_text: Option<String>,
+        tune: impl FnOnce(&mut dispatch::service::Tuning) + Send + 'static,
+    ) -> Dispatcher {
+        *self.config.lock().unwrap() = file_text.clone();
         let mut env = self.settings_env();
         env.extend(extra);
+        let file = file_text
+            .as_deref()
+            .map(|text| config::parse_file(text).expect("valid FERRY_CONFIG"))
+            .unwrap_or_default();
         let settings = config::load(&Sources {
             env,
+            file,
+            file_text,
             ..Default::default()
         })
         .expect("valid settings");
@@ -171,8 +200,15 @@ impl Env {
     }
 
     pub fn settings(&self) -> dispatch::config::Settings {
+        let file_text = self.config.lock().unwrap().clone();
+        let file = file_text
+            .as_deref()
+            .map(|text| config::parse_file(text).expect("valid FERRY_CONFIG"))
+            .unwrap_or_default();
         config::load(&Sources {
             env: self.settings_env(),
+            file,
+            file_text,
             ..Default::default()
         })
         .expect("valid settings")
@@ -248,6 +284,19 @@ impl Env {
     pub fn queued_job(&self, job_id: u64, labels: &[&str]) -> WorkflowJob {
         self.github
             .add_job(REPO, FakeJob::queued(job_id, 9_000_000_001, labels));
+        // Its run, a push to the repository itself: the launch asks whether it is a fork.
+        let has_run = self.github.with_state(|s| {
+            s.workflow_runs
+                .contains_key(&(REPO.to_owned(), 9_000_000_001))
+                || s.raw_workflow_runs
+                    .contains_key(&(REPO.to_owned(), 9_000_000_001))
+        });
+        if !has_run {
+            self.github.add_workflow_run(
+                REPO,
+                testkit::github::FakeWorkflowRun::queued(9_000_000_001, "push", REPO),
+            );
+        }
         WorkflowJob::queued(REPO, job_id, 9_000_000_001, labels)
     }
 

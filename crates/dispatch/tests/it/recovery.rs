@@ -213,8 +213,10 @@ async fn hf_jobs_the_store_lost_are_adopted_not_launched_again_and_cancelled_whe
     let ended = launched(&env, &dispatcher, 502).await;
     dispatcher.stop().await;
 
-    // The state directory is lost; GitHub finished one of the jobs meanwhile.
+    // The state directory is lost; GitHub finished one of the jobs meanwhile. The run is
+    // not listed, so the empty-store scan finds nothing: only adoption brings them back.
     std::fs::remove_dir_all(env.state_dir.path()).unwrap();
+    env.github.with_state(|s| s.workflow_runs.clear());
     env.github
         .set_job_status(REPO, 502, "completed", Some("cancelled"));
     let dispatcher = env.start_quiet().await;

@@ -40,6 +40,10 @@ impl Lcg {
 async fn two_thousand_jobs_with_repeats_failures_and_lost_deliveries_end_with_one_hf_job_each() {
     let env = Env::new();
     let mut random = Lcg(0x5eed_f00d);
+    env.github.add_workflow_run(
+        REPO,
+        testkit::github::FakeWorkflowRun::queued(RUN_ID, "push", REPO),
+    );
     env.github.with_state(|s| {
         for job_id in FIRST_JOB..FIRST_JOB + JOBS {
             s.jobs.insert(

@@ -261,6 +261,8 @@ pub struct GitHubState {
     /// By (`owner/repo` lower-case, id).
     pub jobs: HashMap<(String, u64), FakeJob>,
     pub workflow_runs: HashMap<(String, u64), FakeWorkflowRun>,
+    /// Runs served as given, by (`owner/repo` lower-case, id): real payloads in tests.
+    pub raw_workflow_runs: HashMap<(String, u64), Value>,
     pub deliveries: Vec<FakeDelivery>,
     /// Ids passed to `POST /app/hook/deliveries/{id}/attempts`.
     pub redelivery_requests: Vec<u64>,
@@ -366,6 +368,7 @@ impl FakeGitHub {
             runners: Vec::new(),
             jobs: HashMap::new(),
             workflow_runs: HashMap::new(),
+            raw_workflow_runs: HashMap::new(),
             deliveries: Vec::new(),
             redelivery_requests: Vec::new(),
             check_runs: Vec::new(),
@@ -477,6 +480,21 @@ impl FakeGitHub {
         self.server
             .requests_to("POST", &self.path("/app/installations/"))
             .len()
+    }
+
+    /// Every request that carried an installation token this fake issued, in order, with that
+    /// token: which call used which repositories and permissions.
+    pub fn installation_calls(&self) -> Vec<(Request, IssuedToken)> {
+        let tokens = self.with_state(|s| s.tokens.clone());
+        self.server
+            .requests()
+            .into_iter()
+            .filter_map(|request| {
+                let (_, token) = request.header("authorization")?.split_once(' ')?;
+                let issued = tokens.get(token.trim())?.clone();
+                Some((request, issued))
+            })
+            .collect()
     }
 
     /// Adds an organisation runner group usable in JIT requests.
@@ -1705,6 +1723,12 @@ fn get_workflow_run(
     let Ok(id) = numeric_param(params, "id") else {
         return github_error(404, "Not Found");
     };
+    if let Some(raw) = state
+        .raw_workflow_runs
+        .get(&(repo.to_ascii_lowercase(), id))
+    {
+        return Response::json(200, raw);
+    }
     let Some(run) = state
         .workflow_runs
         .get(&(repo.to_ascii_lowercase(), id))
