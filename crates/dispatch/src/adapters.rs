@@ -37,7 +37,8 @@ fn github_error(e: github_app::Error) -> PortError {
         _ => None,
     };
     let service = Service::GitHub;
-    let message = e.to_string();
+    // API error texts are stored as reasons and shown to people: cut short, no secrets.
+    let message = crate::scrub::scrub(&e.to_string());
     if e.is_retryable() {
         PortError::Transient {
             service,
@@ -373,7 +374,8 @@ fn hf_error(e: hf_jobs::Error) -> PortError {
         _ => None,
     };
     let service = Service::Hf;
-    let message = e.to_string();
+    // API error texts are stored as reasons and shown to people: cut short, no secrets.
+    let message = crate::scrub::scrub(&e.to_string());
     if e.is_retryable() {
         PortError::Transient {
             service,
