@@ -357,7 +357,10 @@ impl GitHubAppClient {
                         request = request.bearer_auth(jwt.expose_secret());
                     }
                     Auth::Installation(id, scope) => {
-                        let token = self.installation_token(*id, scope).await?;
+                        let token = self
+                            .installation_token(*id, scope)
+                            .await
+                            .map_err(refused_scope)?;
                         request = request.bearer_auth(token.token.expose_secret());
                         used_token = Some(token.token);
                     }
@@ -455,7 +458,18 @@ impl GitHubAppClient {
         if !scope.is_all() {
             call = call.json(scope)?;
         }
-        let token: InstallationToken = self.execute(call).await?.decode()?;
+        let token: InstallationToken = match self.execute(call).await {
+            Ok(answer) => answer.decode()?,
+            // "The permissions requested are not granted to this installation": say which.
+            Err(Error::Validation {
+                message,
+                mut errors,
+            }) => {
+                errors.push(format!("the token asked for {}", scope.describe()));
+                return Err(Error::Validation { message, errors });
+            }
+            Err(error) => return Err(error),
+        };
         *cached = Some(token.clone());
         Ok(token)
     }
@@ -521,7 +535,7 @@ impl GitHubAppClient {
     /// `GET /rate_limit`, as an installation, or as the App when `installation_id` is `None`.
     pub async fn rate_limit(&self, installation_id: Option<u64>) -> Result<RateLimits, Error> {
         let auth = match installation_id {
-            Some(id) => Auth::Installation(id, TokenScope::all()),
+            Some(id) => Auth::Installation(id, TokenScope::metadata()),
             None => Auth::Jwt,
         };
         self.execute(Call::new(Method::GET, self.endpoint(&["rate_limit"]), auth))
@@ -541,7 +555,7 @@ impl GitHubAppClient {
         request: &JitRequest,
     ) -> Result<JitOutcome, Error> {
         let url = self.scope_endpoint(scope, &["actions", "runners", "generate-jitconfig"]);
-        let auth = Auth::Installation(installation_id, TokenScope::all());
+        let auth = Auth::Installation(installation_id, TokenScope::runners(scope));
         let call = Call::new(Method::POST, url, auth).json(request)?.retrying();
         match self.execute(call).await {
             Ok(answer) => Ok(JitOutcome::Created(answer.decode::<JitConfig>()?)),
@@ -569,7 +583,7 @@ impl GitHubAppClient {
         scope: &RunnerScope,
     ) -> Result<RegistrationToken, Error> {
         let url = self.scope_endpoint(scope, &["actions", "runners", "registration-token"]);
-        let auth = Auth::Installation(installation_id, TokenScope::all());
+        let auth = Auth::Installation(installation_id, TokenScope::runners(scope));
         self.execute(Call::new(Method::POST, url, auth))
             .await?
             .decode()
@@ -590,7 +604,7 @@ impl GitHubAppClient {
                 pairs.append_pair("name", name);
             }
         }
-        let auth = Auth::Installation(installation_id, TokenScope::all());
+        let auth = Auth::Installation(installation_id, TokenScope::runners(scope));
         self.get_all_pages(url, auth, |page: RunnerList| page.runners)
             .await
     }
@@ -604,7 +618,7 @@ impl GitHubAppClient {
         let mut url = self.endpoint(&["installation", "repositories"]);
         url.query_pairs_mut()
             .append_pair("per_page", &PER_PAGE.to_string());
-        let auth = Auth::Installation(installation_id, TokenScope::all());
+        let auth = Auth::Installation(installation_id, TokenScope::metadata());
         self.get_all_pages(url, auth, |page: RepositoryList| page.repositories)
             .await
     }
@@ -618,7 +632,7 @@ impl GitHubAppClient {
     ) -> Result<Runner, Error> {
         let id = runner_id.to_string();
         let url = self.scope_endpoint(scope, &["actions", "runners", &id]);
-        let auth = Auth::Installation(installation_id, TokenScope::all());
+        let auth = Auth::Installation(installation_id, TokenScope::runners(scope));
         self.execute(Call::new(Method::GET, url, auth))
             .await?
             .decode()
@@ -633,7 +647,7 @@ impl GitHubAppClient {
     ) -> Result<(), Error> {
         let id = runner_id.to_string();
         let url = self.scope_endpoint(scope, &["actions", "runners", &id]);
-        let auth = Auth::Installation(installation_id, TokenScope::all());
+        let auth = Auth::Installation(installation_id, TokenScope::runners(scope));
         self.execute(Call::new(Method::DELETE, url, auth)).await?;
         Ok(())
     }
@@ -647,7 +661,7 @@ impl GitHubAppClient {
     ) -> Result<Job, Error> {
         let id = job_id.to_string();
         let url = self.endpoint(&["repos", &repo.owner, &repo.name, "actions", "jobs", &id]);
-        let auth = Auth::Installation(installation_id, TokenScope::all());
+        let auth = Auth::Installation(installation_id, TokenScope::actions(repo));
         self.execute(Call::new(Method::GET, url, auth))
             .await?
             .decode()
@@ -662,7 +676,7 @@ impl GitHubAppClient {
     ) -> Result<WorkflowRun, Error> {
         let id = run_id.to_string();
         let url = self.endpoint(&["repos", &repo.owner, &repo.name, "actions", "runs", &id]);
-        let auth = Auth::Installation(installation_id, TokenScope::all());
+        let auth = Auth::Installation(installation_id, TokenScope::actions(repo));
         self.execute(Call::new(Method::GET, url, auth))
             .await?
             .decode()
@@ -685,7 +699,7 @@ impl GitHubAppClient {
             }
             pairs.append_pair("per_page", &PER_PAGE.to_string());
         }
-        let auth = Auth::Installation(installation_id, TokenScope::all());
+        let auth = Auth::Installation(installation_id, TokenScope::actions(repo));
         self.get_all_pages(url, auth, |page: WorkflowRunList| page.workflow_runs)
             .await
     }
@@ -711,7 +725,7 @@ impl GitHubAppClient {
         url.query_pairs_mut()
             .append_pair("filter", "latest")
             .append_pair("per_page", &PER_PAGE.to_string());
-        let auth = Auth::Installation(installation_id, TokenScope::all());
+        let auth = Auth::Installation(installation_id, TokenScope::actions(repo));
         self.get_all_pages(url, auth, |page: JobList| page.jobs)
             .await
     }
@@ -724,7 +738,7 @@ impl GitHubAppClient {
         check_run: &NewCheckRun,
     ) -> Result<CheckRun, Error> {
         let url = self.endpoint(&["repos", &repo.owner, &repo.name, "check-runs"]);
-        let auth = Auth::Installation(installation_id, TokenScope::all());
+        let auth = Auth::Installation(installation_id, TokenScope::checks(repo));
         self.execute(Call::new(Method::POST, url, auth).json(check_run)?)
             .await?
             .decode()
@@ -740,9 +754,40 @@ impl GitHubAppClient {
     ) -> Result<CheckRun, Error> {
         let id = check_run_id.to_string();
         let url = self.endpoint(&["repos", &repo.owner, &repo.name, "check-runs", &id]);
-        let auth = Auth::Installation(installation_id, TokenScope::all());
+        let auth = Auth::Installation(installation_id, TokenScope::checks(repo));
         let call = Call::new(Method::PATCH, url, auth).json(update)?.retrying();
         self.execute(call).await?.decode()
+    }
+}
+
+/// A token request refused for its scope, as the call would have been refused with a token of
+/// the whole installation: a repository the installation cannot reach is `NotFound` (GitHub's
+/// 404 for what the App cannot see), a permission it lacks (or any other refusal of the scope)
+/// is `Forbidden` (GitHub's 403 "Resource not accessible by integration"), never `Validation`,
+/// which callers read as a refusal of the call's content (a busy runner, bad labels). The
+/// message keeps GitHub's words and names the scope asked for.
+fn refused_scope(error: Error) -> Error {
+    let Error::Validation { message, errors } = error else {
+        return error;
+    };
+    let lower = message.to_ascii_lowercase();
+    let detailed = || {
+        if errors.is_empty() {
+            message.clone()
+        } else {
+            format!("{message} ({})", errors.join("; "))
+        }
+    };
+    if lower.contains("not accessible to the parent installation") {
+        Error::NotFound {
+            message: detailed(),
+        }
+    } else {
+        // "The permissions requested are not granted to this installation", or any other
+        // refusal of the scope: the call cannot be made with what the installation granted.
+        Error::Forbidden {
+            message: detailed(),
+        }
     }
 }
 

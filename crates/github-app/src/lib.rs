@@ -6,7 +6,11 @@
 //!   [`RetryPolicy`], [`Clock`]). It signs App JWTs ([`AppJwtSigner`]: RS256, `iat` 60 s in the
 //!   past, `exp` 9 minutes ahead, PKCS#1 or PKCS#8 PEM keys), mints installation tokens and
 //!   caches them per installation and [`TokenScope`] until 5 minutes before `expires_at`
-//!   (concurrent callers share one request; a 401 drops the cached token and retries once), and
+//!   (concurrent callers share one request; a 401 drops the cached token and retries once). Each
+//!   installation call asks for the narrowest token that serves it: the one repository it names
+//!   and the one permission it needs (runners: Administration write, or organisation
+//!   Self-hosted runners write at organisation scope; runs and jobs: Actions read; check runs:
+//!   Checks write; listing repositories and the rate limit: Metadata read). It
 //!   calls the runner, JIT config, job, workflow run, delivery, manifest, check run and rate-limit
 //!   endpoints. Lists (installations, an installation's repositories, runners, workflow runs, a
 //!   run's jobs) follow the `Link` header through every page, 100 items at a time.
@@ -48,4 +52,4 @@ pub use models::{
     JitRequest, Job, JobStatus, NewCheckRun, RateLimits, RegistrationToken, RepoRef, Repository,
     Runner, RunnerLabel, RunnerScope, WorkflowRun,
 };
-pub use tokens::TokenScope;
+pub use tokens::{TokenScope, permission};

@@ -5,6 +5,7 @@ mod errors;
 mod lists;
 mod repo;
 mod runners;
+mod scopes;
 mod tokens;
 
 use std::sync::Arc;

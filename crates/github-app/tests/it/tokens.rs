@@ -98,7 +98,8 @@ async fn a_client_clock_far_behind_makes_an_expired_jwt() {
 #[tokio::test]
 async fn tokens_are_cached_until_five_minutes_before_expiry() {
     let setup = Setup::start();
-    let scope = TokenScope::all();
+    // The scope the runner endpoints ask for, so the refreshed token is the one they use.
+    let scope = TokenScope::runners(&crate::hello_scope());
     let first = setup
         .client
         .installation_token(INSTALLATION, &scope)

@@ -424,3 +424,174 @@ async fn run_jobs_filter_latest_or_all_attempts() {
         .unwrap();
     assert_eq!(ids(all), [1, 2, 3]);
 }
+
+/// A token minted through the fake's own endpoint with this request body.
+async fn mint(fake: &FakeGitHub, installation: u64, body: Value) -> String {
+    let answer: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/app/installations/{installation}/access_tokens",
+            fake.base_url()
+        ))
+        .header("user-agent", "testkit")
+        .bearer_auth(valid_jwt())
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["token"].as_str().unwrap().to_owned()
+}
+
+/// `(status, x-accepted-github-permissions)` of a call with `token`.
+async fn call(
+    fake: &FakeGitHub,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Option<String>) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{}{path}", fake.base_url()))
+        .header("user-agent", "testkit")
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let accepted = response
+        .headers()
+        .get("x-accepted-github-permissions")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (response.status().as_u16(), accepted)
+}
+
+#[tokio::test]
+async fn narrowed_tokens_are_refused_what_their_scope_lacks() {
+    let fake = FakeGitHub::start();
+    fake.add_installation(7, "octo-org", &["octo-org/one", "octo-org/two"]);
+    fake.add_runner_group("octo-org", 5);
+    fake.add_job("octo-org/one", FakeJob::queued(1, 10, &["self-hosted"]));
+    fake.add_job("octo-org/two", FakeJob::queued(2, 20, &["self-hosted"]));
+    let jit = |name: &str, group: u64| {
+        Some(json!({ "name": name, "runner_group_id": group, "labels": ["self-hosted"] }))
+    };
+    let check_run = || Some(json!({ "name": "ferry", "head_sha": "f00d" }));
+    let refused = |permission: &str| (403, Some(permission.to_owned()));
+
+    // Actions (read) on `one`: its jobs, nothing else.
+    let actions = mint(
+        &fake,
+        7,
+        json!({ "repositories": ["one"], "permissions": { "actions": "read" } }),
+    )
+    .await;
+    let one_job = "/repos/octo-org/one/actions/jobs/1";
+    assert_eq!(
+        call(&fake, "GET", one_job, &actions, None).await,
+        (200, None)
+    );
+    let one_jit = "/repos/octo-org/one/actions/runners/generate-jitconfig";
+    assert_eq!(
+        call(&fake, "POST", one_jit, &actions, jit("a", 1)).await,
+        refused("administration=write")
+    );
+    let one_checks = "/repos/octo-org/one/check-runs";
+    assert_eq!(
+        call(&fake, "POST", one_checks, &actions, check_run()).await,
+        refused("checks=write")
+    );
+    // Another repository of the same installation is out of the token's sight.
+    let two_job = "/repos/octo-org/two/actions/jobs/2";
+    assert_eq!(call(&fake, "GET", two_job, &actions, None).await.0, 404);
+
+    // Administration (write) on `one`, even with the organisation permission: repository
+    // runners only, since a token narrowed to repositories cannot act on the organisation.
+    let administration = mint(
+        &fake,
+        7,
+        json!({ "repositories": ["one"],
+                "permissions": { "administration": "write",
+                                 "organization_self_hosted_runners": "write" } }),
+    )
+    .await;
+    let one_runners = "/repos/octo-org/one/actions/runners";
+    assert_eq!(
+        call(&fake, "GET", one_runners, &administration, None).await,
+        (200, None)
+    );
+    assert_eq!(
+        call(&fake, "POST", one_jit, &administration, jit("b", 1))
+            .await
+            .0,
+        201
+    );
+    assert_eq!(
+        call(&fake, "GET", one_job, &administration, None).await,
+        refused("actions=read")
+    );
+    let org_runners = "/orgs/octo-org/actions/runners";
+    assert_eq!(
+        call(&fake, "GET", org_runners, &administration, None).await,
+        refused("organization_self_hosted_runners=read")
+    );
+
+    // Organisation Self-hosted runners (write) alone: organisation runners, no repository.
+    let org = mint(
+        &fake,
+        7,
+        json!({ "permissions": { "organization_self_hosted_runners": "write" } }),
+    )
+    .await;
+    let org_jit = "/orgs/octo-org/actions/runners/generate-jitconfig";
+    assert_eq!(call(&fake, "POST", org_jit, &org, jit("c", 5)).await.0, 201);
+    assert_eq!(
+        call(&fake, "GET", org_runners, &org, None).await,
+        (200, None)
+    );
+    assert_eq!(
+        call(&fake, "GET", one_runners, &org, None).await,
+        refused("administration=read")
+    );
+    assert_eq!(
+        call(&fake, "GET", one_job, &org, None).await,
+        refused("actions=read")
+    );
+    // Another organisation's runners are invisible.
+    assert_eq!(
+        call(&fake, "GET", "/orgs/other-org/actions/runners", &org, None)
+            .await
+            .0,
+        404
+    );
+
+    // Checks (write) on `one`: check runs, nothing else.
+    let checks = mint(
+        &fake,
+        7,
+        json!({ "repositories": ["one"], "permissions": { "checks": "write" } }),
+    )
+    .await;
+    assert_eq!(
+        call(&fake, "POST", one_checks, &checks, check_run())
+            .await
+            .0,
+        201
+    );
+    assert_eq!(
+        call(&fake, "GET", one_runners, &checks, None).await,
+        refused("administration=read")
+    );
+
+    let runners: Vec<(String, u64)> = fake
+        .runners()
+        .into_iter()
+        .map(|r| (r.scope, r.runner_group_id))
+        .collect();
+    assert_eq!(
+        runners,
+        [("octo-org/one".to_owned(), 1), ("octo-org".to_owned(), 5)]
+    );
+}
