@@ -182,6 +182,10 @@ fn scrubbing_twice_changes_nothing_more() {
     let once = scrub(&text);
     assert_eq!(scrub(&once), once);
     assert_eq!(redact(&once), once);
+    // A value redacted inside a URL's user information: one round alone left the URL whole.
+    let nested = redact("https://token=https://[redacted]@");
+    assert_eq!(nested, format!("https://{REDACTED}@"));
+    assert_eq!(redact(&nested), nested);
 }
 
 proptest! {
