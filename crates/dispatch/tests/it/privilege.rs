@@ -265,3 +265,61 @@ async fn organisation_runners_of_other_repositories_are_left_alone() {
     assert!(left.contains(&other), "another repository's runner is kept");
     assert!(left.contains(&launched.runner_id.unwrap()), "ours is kept");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_administration_repository_runners_fail_naming_the_permission() {
+    let env = Env::new();
+    env.github.with_state(|s| {
+        s.installations
+            .get_mut(&INSTALLATION)
+            .unwrap()
+            .permissions
+            .remove("administration");
+    });
+    let dispatcher = env.start().await;
+    let job = queued(&env, 44);
+    env.deliver(&dispatcher, "d-44", &job).await;
+    let failed = env.wait_for_state(44, State::Failed).await;
+    dispatcher.stop().await;
+    let reason = failed.reason.unwrap();
+    assert!(
+        reason.contains("administration=write (repositories: ml)"),
+        "{reason}"
+    );
+    assert!(env.github.runners().is_empty());
+    assert!(env.hf_create_bodies().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_checks_jobs_still_launch() {
+    let env = Env::new();
+    env.github.with_state(|s| {
+        s.installations
+            .get_mut(&INSTALLATION)
+            .unwrap()
+            .permissions
+            .remove("checks");
+    });
+    let dispatcher = env
+        .start_tuned(BTreeMap::new(), |tuning| {
+            tuning.feedback.interval = Duration::from_millis(100);
+        })
+        .await;
+    let job = queued(&env, 45);
+    env.deliver(&dispatcher, "d-45", &job).await;
+    env.wait_for_state(45, State::Launched).await;
+    // The check run was tried, refused at the token, and said so naming the permission.
+    wait_until("the missing Checks permission is logged", || async {
+        logs().lines().any(|line| {
+            line.contains("Checks (write) permission")
+                && line.contains("checks=write (repositories: ml)")
+        })
+    })
+    .await;
+    dispatcher.stop().await;
+    assert_eq!(env.hf_create_bodies().len(), 1);
+    assert!(env.github.check_runs().is_empty());
+    for token in env.github.issued_tokens() {
+        assert!(!token.permissions.contains_key("checks"), "{token:?}");
+    }
+}
