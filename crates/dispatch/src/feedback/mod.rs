@@ -123,6 +123,7 @@ impl Default for FeedbackSettings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Failure {
     UnknownFlavor {
+        label: String,
         flavor: String,
         /// Labels to write instead, closest first.
         suggestions: Vec<String>,
@@ -310,6 +311,7 @@ fn classify_failure(record: &JobRecord, settings: &FeedbackSettings) -> Failure 
                     .iter()
                     .map(|near| relabel(&label, &flavor, near))
                     .collect(),
+                label,
                 flavor,
                 valid,
             },
@@ -349,18 +351,32 @@ fn failed(record: &JobRecord, settings: &FeedbackSettings) -> Parts {
     let flavor = record.flavor.as_deref().unwrap_or("the flavor");
     let did_not_start = format!("Ferry did not start {job} on Hugging Face Jobs.");
     let could_not_start = format!("Ferry could not start {job} on Hugging Face Jobs.");
+    // What went wrong, in words; the record's reason unless the kind says it better.
+    let mut explanation = sentence(reason(record));
     let (title, lead, advice, text) = match &failure {
         Failure::UnknownFlavor {
+            label,
             flavor,
             suggestions,
             valid,
         } => {
+            // The same facts as the reason, with the labels to write instead.
+            let what = if flavor.starts_with("zero-") {
+                "is ZeroGPU hardware for Spaces, not a Hugging Face Jobs flavor"
+            } else {
+                "is not a Hugging Face Jobs flavor"
+            };
+            explanation = format!(
+                "The `runs-on` label {} asks for {}, which {what}.",
+                code(label),
+                code(flavor)
+            );
             let advice = if suggestions.is_empty() {
                 "Write one of the flavors below in `runs-on`, as `hf-jobs-<flavor>`.".to_owned()
             } else {
                 let labels: Vec<String> = suggestions.iter().map(|s| code(s)).collect();
                 format!(
-                    "Did you mean {}? Change the label in `runs-on` of the workflow.",
+                    "Did you mean {}? Change the label in the workflow's `runs-on`.",
                     or_list(&labels)
                 )
             };
@@ -447,7 +463,7 @@ fn failed(record: &JobRecord, settings: &FeedbackSettings) -> Parts {
             None,
         ),
     };
-    let mut summary = format!("{lead}\n\n{}", sentence(reason(record)));
+    let mut summary = format!("{lead}\n\n{explanation}");
     if let Some(advice) = advice {
         summary.push_str("\n\n");
         summary.push_str(&advice);
@@ -676,14 +692,11 @@ fn elsewhere(record: &JobRecord) -> Parts {
 }
 
 fn cancelled(record: &JobRecord) -> Parts {
-    let mut summary = format!(
-        "{} ended before it started on Hugging Face Jobs",
+    let summary = format!(
+        "{} ended before a runner of Ferry's started it, so it did not run on Hugging Face \
+         Jobs. Ferry removes what it started for it.",
         sentence(&job_words(record)).trim_end_matches('.')
     );
-    if let Some(reason) = record.reason.as_deref().filter(|r| !r.is_empty()) {
-        summary.push_str(&format!(": {}", reason.trim_end_matches('.')));
-    }
-    summary.push_str(". Ferry removes whatever it started for it.");
     (
         CheckStatus::Completed(CheckConclusion::Skipped),
         "Not needed: the job ended before it ran here".to_owned(),

@@ -73,7 +73,9 @@ fn an_unknown_flavor_names_the_label_and_suggests_the_nearest_labels() {
     assert_eq!(content.status, failure());
     assert_eq!(content.title, "Unknown Hugging Face Jobs flavor: t4-smal");
     assert!(
-        content.summary.contains("'hf-jobs-t4-smal'"),
+        content
+            .summary
+            .contains("The `runs-on` label `hf-jobs-t4-smal` asks for `t4-smal`, which is not a"),
         "{}",
         content.summary
     );
@@ -82,7 +84,10 @@ fn an_unknown_flavor_names_the_label_and_suggests_the_nearest_labels() {
         "{}",
         content.summary
     );
-    assert!(content.summary.contains("Runs-on label 'hf-jobs-t4-smal'"));
+    assert!(
+        !content.summary.contains("'t4-small'"),
+        "said once, as labels"
+    );
     let text = content.text.unwrap();
     assert!(
         text.contains("`cpu-basic`") && text.contains("`a100-large`"),
@@ -111,6 +116,22 @@ fn a_suggestion_keeps_the_options_of_an_extended_label() {
         "hf-jobs-a10g-large:gpu"
     );
     assert_eq!(relabel("odd", "flavor", "t4-small"), "hf-jobs-t4-small");
+}
+
+#[test]
+fn zerogpu_hardware_is_named_as_spaces_hardware() {
+    let labels = ["hf-jobs-zero-a10g"];
+    let reason = runner_labels::place(&labels, &Catalogue::embedded(), &Images::default())
+        .unwrap_err()
+        .to_string();
+    let content = show(&refused(&labels, &reason));
+    assert!(
+        content
+            .summary
+            .contains("asks for `zero-a10g`, which is ZeroGPU hardware for Spaces"),
+        "{}",
+        content.summary
+    );
 }
 
 #[test]
@@ -464,12 +485,10 @@ fn a_cancelled_job_completes_an_existing_check_run_as_skipped() {
         content.status,
         CheckStatus::Completed(CheckConclusion::Skipped)
     );
-    assert!(
-        content.summary.contains(
-            "ended before it started on Hugging Face Jobs: the job ended before our runner"
-        ),
-        "{}",
-        content.summary
+    assert_eq!(
+        content.summary,
+        "Job `train` of workflow `CI` ended before a runner of Ferry's started it, so it did not \
+         run on Hugging Face Jobs. Ferry removes what it started for it."
     );
     record.state = State::Cancelled;
     record.hf_job_id = None;

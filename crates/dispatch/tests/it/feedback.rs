@@ -106,7 +106,7 @@ async fn an_unknown_flavor_gets_a_failed_check_run_that_suggests_the_nearest_lab
         "Unknown Hugging Face Jobs flavor: t4-smal"
     );
     let summary = output(&check_run, "summary");
-    assert!(summary.contains("'hf-jobs-t4-smal'"), "{summary}");
+    assert!(summary.contains("label `hf-jobs-t4-smal`"), "{summary}");
     assert!(
         summary.contains("Did you mean `hf-jobs-t4-small`"),
         "{summary}"
