@@ -53,7 +53,7 @@ impl StatusOptions {
                     .map_or_else(|| "none".to_owned(), duration),
             ),
             (
-                "RUNNER_IDLE_TIMEOUT",
+                runner_bootstrap::contract::IDLE_TIMEOUT,
                 duration(settings.runner_idle_timeout),
             ),
             (

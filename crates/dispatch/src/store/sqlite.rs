@@ -318,8 +318,9 @@ impl Store for SqliteStore {
     ) -> Result<Option<JobRecord>, StoreError> {
         self.with(move |connection, hooks| {
             let tx = connection.transaction()?;
-            // Jobs waiting for a launch go oldest first, so room under a cap goes to the job
-            // that waited longest; retries and teardowns go by when they are due. Rows are read
+            // Jobs waiting on a cap go by age, so room goes to the job that waited longest;
+            // everything else by when it is due (a fresh job is due when it arrived, a retry
+            // later, so one failing job cannot take every turn). Rows are read
             // one at a time: without caps the first one is taken.
             let mut waits = Vec::new();
             let mut claimed = None;
@@ -328,7 +329,7 @@ impl Store for SqliteStore {
                     "SELECT data FROM jobs
                      WHERE state IN {WORK_STATES}
                        AND not_before_ms <= ?1 AND (lease_until_ms IS NULL OR lease_until_ms <= ?1)
-                     ORDER BY CASE WHEN state IN ('queued', 'waiting') THEN created_ms
+                     ORDER BY CASE WHEN state = 'waiting' THEN created_ms
                                    ELSE not_before_ms END
                      LIMIT {CLAIM_WINDOW}"
                 ))?;
