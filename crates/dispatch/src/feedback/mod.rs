@@ -106,7 +106,9 @@ impl Default for FeedbackSettings {
         Self {
             interval: Duration::from_secs(5),
             waiting_notice: Duration::from_secs(180),
-            writes_per_pass: 20,
+            // 6 every 5 s is 72 a minute: under GitHub's secondary limit on requests that
+            // create content (about 80 a minute), which check runs count against.
+            writes_per_pass: 6,
             lookback: Duration::from_secs(6 * 3600),
             forbidden_pause: Duration::from_secs(3600),
             default_namespace: None,

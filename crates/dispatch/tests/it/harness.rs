@@ -284,19 +284,6 @@ impl Env {
     pub fn queued_job(&self, job_id: u64, labels: &[&str]) -> WorkflowJob {
         self.github
             .add_job(REPO, FakeJob::queued(job_id, 9_000_000_001, labels));
-        // Its run, a push to the repository itself: the launch asks whether it is a fork.
-        let has_run = self.github.with_state(|s| {
-            s.workflow_runs
-                .contains_key(&(REPO.to_owned(), 9_000_000_001))
-                || s.raw_workflow_runs
-                    .contains_key(&(REPO.to_owned(), 9_000_000_001))
-        });
-        if !has_run {
-            self.github.add_workflow_run(
-                REPO,
-                testkit::github::FakeWorkflowRun::queued(9_000_000_001, "push", REPO),
-            );
-        }
         WorkflowJob::queued(REPO, job_id, 9_000_000_001, labels)
     }
 

@@ -561,8 +561,19 @@ impl FakeGitHub {
     }
 
     /// Adds a job to `owner/repo`.
+    /// Adds a job, and its workflow run when the fake has none yet: on GitHub a job always
+    /// belongs to a run (here a push to the repository itself, queued).
     pub fn add_job(&self, repo: &str, job: FakeJob) {
-        self.with_state(|s| s.jobs.insert((repo.to_ascii_lowercase(), job.id), job));
+        self.with_state(|s| {
+            let run_key = (repo.to_ascii_lowercase(), job.run_id);
+            if !s.workflow_runs.contains_key(&run_key)
+                && !s.raw_workflow_runs.contains_key(&run_key)
+            {
+                s.workflow_runs
+                    .insert(run_key, FakeWorkflowRun::queued(job.run_id, "push", repo));
+            }
+            s.jobs.insert((repo.to_ascii_lowercase(), job.id), job);
+        });
     }
 
     pub fn set_job_status(&self, repo: &str, job_id: u64, status: &str, conclusion: Option<&str>) {
