@@ -230,13 +230,13 @@ async fn summary(state: &AppState, details: bool) -> Value {
         return setup_summary(state);
     };
     let counts = intake.store.counts().await.unwrap_or_default();
-    let records = intake.store.active(0).await.unwrap_or_default();
+    let flavor_counts = intake.store.counts_by_flavor().await.unwrap_or_default();
     let problems = super::readiness_problems(state, intake).await;
     let last_ok = |service| state.health.last_ok_ms(service);
 
     let mut by_flavor: BTreeMap<String, BTreeMap<&str, u64>> = BTreeMap::new();
-    for record in &records {
-        let flavor = match &record.flavor {
+    for ((flavor, job_state), count) in &flavor_counts {
+        let flavor = match flavor {
             None => NO_FLAVOR.to_owned(),
             Some(flavor) if details => flavor.clone(),
             Some(flavor) => intake
@@ -247,8 +247,8 @@ async fn summary(state: &AppState, details: bool) -> Value {
         *by_flavor
             .entry(flavor)
             .or_default()
-            .entry(record.state.as_str())
-            .or_default() += 1;
+            .entry(job_state.as_str())
+            .or_default() += count;
     }
     let configuration: Map<String, Value> = state
         .status

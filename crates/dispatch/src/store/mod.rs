@@ -119,6 +119,10 @@ pub trait Store: Send + Sync + 'static {
     /// How many records are in each state.
     async fn counts(&self) -> Result<BTreeMap<State, u64>, StoreError>;
 
+    /// How many records are in each state, per flavor (`None`: no flavor known). One query,
+    /// however many records: the public status page asks on every view.
+    async fn counts_by_flavor(&self) -> Result<BTreeMap<(Option<String>, State), u64>, StoreError>;
+
     /// The earliest time at which some record needs work, if any does.
     async fn next_due_ms(&self) -> Result<Option<i64>, StoreError>;
 

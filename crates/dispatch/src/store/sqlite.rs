@@ -558,6 +558,29 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn counts_by_flavor(&self) -> Result<BTreeMap<(Option<String>, State), u64>, StoreError> {
+        self.with(|connection, _| {
+            let mut statement = connection
+                .prepare("SELECT flavor, state, COUNT(*) FROM jobs GROUP BY flavor, state")?;
+            let rows = statement.query_map([], |row| {
+                Ok((
+                    row.get::<_, Option<String>>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
+            })?;
+            let mut counts = BTreeMap::new();
+            for row in rows {
+                let (flavor, state, count) = row?;
+                let state = State::parse(&state)
+                    .ok_or_else(|| corrupt(format!("unknown state '{state}'")))?;
+                counts.insert((flavor, state), count as u64);
+            }
+            Ok(counts)
+        })
+        .await
+    }
+
     async fn next_due_ms(&self) -> Result<Option<i64>, StoreError> {
         self.with(|connection, _| {
             // Waiting jobs are due when room frees, which wakes the workers: not by the clock.

@@ -301,3 +301,29 @@ async fn adoption_paused_jobs_meta_and_delivery_ids() {
     store.ingest("g-1", "workflow_job", None, 0).await.unwrap();
     assert!(store.delivery_seen("g-1").await.unwrap());
 }
+
+#[tokio::test]
+async fn counts_by_flavor_and_state_come_from_one_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    for (job_id, flavor) in [(1, Some("t4-small")), (2, Some("t4-small")), (3, None)] {
+        let mut facts = facts(job_id);
+        facts.flavor = flavor.map(str::to_owned);
+        store
+            .ingest(
+                &format!("d-{job_id}"),
+                "workflow_job",
+                Some((facts, Observation::Queued)),
+                0,
+            )
+            .await
+            .unwrap();
+    }
+    let counts = store.counts_by_flavor().await.unwrap();
+    assert_eq!(
+        counts.get(&(Some("t4-small".into()), State::Queued)),
+        Some(&2)
+    );
+    assert_eq!(counts.get(&(None, State::Queued)), Some(&1));
+    assert_eq!(counts.len(), 2);
+}
