@@ -22,6 +22,7 @@ pub mod http;
 pub mod launcher;
 pub mod machine;
 pub mod model;
+pub mod periodic;
 pub mod policy;
 pub mod ports;
 pub mod reconciler;

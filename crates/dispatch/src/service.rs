@@ -336,7 +336,7 @@ async fn probe_forever(
     every: Duration,
     shutdown: CancellationToken,
 ) {
-    loop {
+    crate::periodic::every(every, true, &shutdown, || async {
         let (gh, hf_result) = tokio::join!(github.probe(), hf.probe());
         for (service, result) in [(Service::GitHub, gh), (Service::Hf, hf_result)] {
             match result {
@@ -348,28 +348,22 @@ async fn probe_forever(
                 Err(e) => warn!(error = %e, "sign-in probe failed"),
             }
         }
-        tokio::select! {
-            () = tokio::time::sleep(every) => {}
-            () = shutdown.cancelled() => return,
-        }
-    }
+    })
+    .await
 }
 
 /// Forgets delivery ids after a month; GitHub redelivers within days.
 async fn prune_forever(store: Arc<dyn Store>, shutdown: CancellationToken) {
     const MONTH_MS: i64 = 30 * 24 * 3600 * 1000;
-    loop {
+    crate::periodic::every(Duration::from_secs(3600), true, &shutdown, || async {
         if let Err(e) = store
             .prune_deliveries(crate::model::now_ms() - MONTH_MS)
             .await
         {
             warn!(error = %e, "cannot prune old delivery ids");
         }
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
-            () = shutdown.cancelled() => return,
-        }
-    }
+    })
+    .await
 }
 
 /// One line of `dispatcher check`.

@@ -769,11 +769,7 @@ impl FeedbackPass {
 
     /// One pass every interval until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
-        loop {
-            tokio::select! {
-                () = tokio::time::sleep(self.settings.interval) => {}
-                () = shutdown.cancelled() => return,
-            }
+        crate::periodic::every(self.settings.interval, false, &shutdown, || async {
             let report = self.pass().await;
             if !report.errors.is_empty() {
                 warn!(
@@ -784,7 +780,8 @@ impl FeedbackPass {
             } else if report != FeedbackReport::default() {
                 debug!(?report, "check runs written");
             }
-        }
+        })
+        .await
     }
 
     /// The settings with the default namespace filled in, when some record needs it.

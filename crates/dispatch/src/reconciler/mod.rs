@@ -113,16 +113,13 @@ impl Reconciler {
 
     /// One pass every interval until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
-        loop {
-            tokio::select! {
-                () = tokio::time::sleep(self.settings.interval) => {}
-                () = shutdown.cancelled() => return,
-            }
+        crate::periodic::every(self.settings.interval, false, &shutdown, || async {
             let report = self.pass().await;
             if report != PassReport::default() {
                 info!(?report, "reconcile pass");
             }
-        }
+        })
+        .await
     }
 
     /// Compares and acts once.

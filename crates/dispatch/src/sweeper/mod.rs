@@ -117,16 +117,13 @@ impl DeliverySweeper {
             Ok(_) => {}
             Err(e) => warn!(error = %e, "cannot tell whether a scan is owed"),
         }
-        loop {
+        crate::periodic::every(self.settings.interval, true, &shutdown, || async {
             let report = self.pass().await;
             if !report.redelivered.is_empty() || !report.errors.is_empty() {
                 info!(?report, "delivery sweep");
             }
-            tokio::select! {
-                () = tokio::time::sleep(self.settings.interval) => {}
-                () = shutdown.cancelled() => return,
-            }
-        }
+        })
+        .await
     }
 
     /// Records every queued job of Ferry's that GitHub lists, as if its webhook had come.
