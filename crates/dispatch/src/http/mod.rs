@@ -166,7 +166,9 @@ async fn webhook(
         }
         Ok(Ingested::Recorded { job }) => {
             let state = job.as_ref().map(|r| r.state);
-            if state.is_some_and(State::needs_work) {
+            // New work, or a job that ended and freed room under a cap: either way the
+            // workers look.
+            if state.is_some() {
                 intake.wake.notify_one();
             }
             info!(

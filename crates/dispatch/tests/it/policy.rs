@@ -274,3 +274,30 @@ max_running = 2
     );
     dispatcher.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_ends_wakes_the_one_waiting_for_its_room() {
+    let env = Env::new();
+    serve_run(&env, false);
+    // No polling to fall back on: only the freed room can start the second job.
+    let dispatcher = env
+        .start_configured(env_of(&[("MAX_RUNNING_JOBS", "1")]), None, |tuning| {
+            tuning.launch.idle_poll = Duration::from_secs(3600);
+        })
+        .await;
+    let first = env.queued_job(2401, CPU);
+    env.deliver(&dispatcher, "d-2401", &first).await;
+    let running = env.wait_for_state(2401, State::Launched).await;
+    env.deliver(&dispatcher, "d-2402", &env.queued_job(2402, CPU))
+        .await;
+    let waiting = env.wait_for_state(2402, State::Waiting).await;
+    assert!(waiting.reason.unwrap().contains("MAX_RUNNING_JOBS"));
+    env.deliver(
+        &dispatcher,
+        "d-2401-done",
+        &first.completed(running.runner_name.as_deref(), "success"),
+    )
+    .await;
+    env.wait_for_state(2402, State::Launched).await;
+    dispatcher.stop().await;
+}
