@@ -246,7 +246,7 @@ pub async fn run(
             intake.images.clone(),
             intake.policy.clone(),
         );
-        Arc::new(move |facts| http::queued_observation_with(&catalogue, &images, &policy, facts))
+        Arc::new(move |facts| http::classify_queued(&catalogue, &images, &policy, facts))
     };
     let state = web::Data::new(
         AppState::serving(intake, parts.health.clone())

@@ -192,34 +192,39 @@ async fn webhook(
 }
 
 /// What a queued job means for Ferry: `None` when its labels are not Ferry's, a refusal when
-/// it cannot be served, else queued. Webhooks and the empty-store scan both decide here.
-pub fn queued_observation(intake: &Intake, facts: &JobFacts) -> Option<Observation> {
-    queued_observation_with(&intake.catalogue, &intake.images, &intake.policy, facts)
-}
-
-/// [`queued_observation`] from its parts, for callers that hold no [`Intake`]. Only the fork
-/// rule waits for the launch, which asks GitHub about the workflow run.
-pub fn queued_observation_with(
+/// it cannot be served, else queued; the flavor it asks for is written into `facts`. Webhooks
+/// and the empty-store scan both decide here. Only the fork rule waits for the launch, which
+/// asks GitHub about the workflow run.
+pub fn classify_queued(
     catalogue: &Catalogue,
     images: &Images,
     policy: &Policy,
-    facts: &JobFacts,
+    facts: &mut JobFacts,
 ) -> Option<Observation> {
-    let repo = &facts.key.repo;
-    let placement = match runner_labels::place(&facts.labels, catalogue, images) {
+    let placement = runner_labels::place(&facts.labels, catalogue, images);
+    facts.flavor = placement.as_ref().ok().map(|p| p.flavor().to_owned());
+    decide_queued(policy, &facts.key.repo, placement.as_ref())
+}
+
+/// The decision for a queued job whose labels were placed already.
+fn decide_queued(
+    policy: &Policy,
+    repo: &str,
+    placement: Result<&runner_labels::Placement, &Refusal>,
+) -> Option<Observation> {
+    let refused = |reason: String| Some(Observation::Refused { reason });
+    let placement = match placement {
         Err(Refusal::NotOurs) => return None,
-        Err(refusal) if policy.repository_allowed(repo) => {
-            return Some(Observation::Refused {
-                reason: refusal.to_string(),
-            });
+        _ if !policy.repository_allowed(repo) => {
+            return refused(
+                crate::policy::Refusal::RepositoryNotAllowed {
+                    repo: repo.to_owned(),
+                }
+                .to_string(),
+            );
         }
-        Err(_) => None,
-        Ok(placement) => Some(placement),
-    };
-    let Some(placement) = placement else {
-        return Some(Observation::Refused {
-            reason: crate::policy::Refusal::RepositoryNotAllowed { repo: repo.clone() }.to_string(),
-        });
+        Err(refusal) => return refused(refusal.to_string()),
+        Ok(placement) => placement,
     };
     let request = crate::policy::Request {
         repo,
@@ -229,12 +234,10 @@ pub fn queued_observation_with(
         label_chose_image: placement.image.key.is_some(),
         fork: None,
     };
-    Some(match policy.decide(&request) {
-        Ok(_) => Observation::Queued,
-        Err(refusal) => Observation::Refused {
-            reason: refusal.to_string(),
-        },
-    })
+    match policy.decide(&request) {
+        Ok(_) => Some(Observation::Queued),
+        Err(refusal) => refused(refusal.to_string()),
+    }
 }
 
 /// Reduces a `workflow_job` delivery to what the state machine needs; `None` ignores it.
@@ -263,7 +266,7 @@ pub fn observe(intake: &Intake, event: &WorkflowJobEvent) -> Option<(JobFacts, O
     let runner_name = job.runner_name.clone().filter(|name| !name.is_empty());
     let observation = match event.action {
         Action::Queued if !event.is_launchable() => return None,
-        Action::Queued => queued_observation(intake, &facts)?,
+        Action::Queued => decide_queued(&intake.policy, &repo, placement.as_ref())?,
         Action::InProgress => Observation::InProgress { runner_name },
         Action::Completed => Observation::Completed {
             runner_name,

@@ -68,8 +68,9 @@ pub struct SweepReport {
     pub errors: Vec<String>,
 }
 
-/// Decides which queued jobs found by a scan are Ferry's, as the webhook would.
-pub type Classify = Arc<dyn Fn(&JobFacts) -> Option<Observation> + Send + Sync>;
+/// Decides which queued jobs found by a scan are Ferry's, as the webhook would, and fills in
+/// the flavor they ask for.
+pub type Classify = Arc<dyn Fn(&mut JobFacts) -> Option<Observation> + Send + Sync>;
 
 pub struct DeliverySweeper {
     store: Arc<dyn Store>,
@@ -134,8 +135,8 @@ impl DeliverySweeper {
             .await
             .map_err(|e| e.to_string())?;
         let mut found = 0;
-        for facts in jobs {
-            let Some(observation) = classify(&facts) else {
+        for mut facts in jobs {
+            let Some(observation) = classify(&mut facts) else {
                 continue;
             };
             // A stable id: a second scan of the same job is a duplicate, like a redelivery.

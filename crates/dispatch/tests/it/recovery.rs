@@ -472,6 +472,11 @@ async fn an_empty_store_scans_github_for_queued_jobs_nobody_told_us_about() {
     let dispatcher = env.start_quiet().await;
     let record = env.wait_for_state(1101, State::Launched).await;
     assert_eq!(record.installation_id, Some(INSTALLATION));
+    assert_eq!(
+        record.flavor.as_deref(),
+        Some("t4-small"),
+        "caps count a scanned job under its flavor"
+    );
     assert!(env.record(1102).await.is_none());
     assert_eq!(env.hf_create_bodies().len(), 1);
     dispatcher.stop().await;
