@@ -4,11 +4,9 @@
 //! GitHub and HF) and `healthcheck` (probes `/healthz` for container health checks).
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use dispatch::config::{self, LogFormat, Settings, Sources};
@@ -173,19 +171,9 @@ async fn check(settings: Settings) -> ExitCode {
 }
 
 fn healthcheck(port: u16) -> ExitCode {
-    let probe = || -> std::io::Result<bool> {
-        let mut stream = std::net::TcpStream::connect_timeout(
-            &([127, 0, 0, 1], port).into(),
-            Duration::from_secs(2),
-        )?;
-        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-        stream.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer)?;
-        Ok(answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"))
-    };
-    match probe() {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) | Err(_) => ExitCode::FAILURE,
+    if dispatch::service::answers_healthz(port) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }

@@ -430,3 +430,21 @@ pub async fn check(settings: &Settings) -> Vec<CheckLine> {
     }
     lines
 }
+
+/// True when a dispatcher on this machine answers `GET /healthz` with 200 within two seconds:
+/// the image's `HEALTHCHECK` and the tests that start the binary ask it.
+pub fn answers_healthz(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let probe = || -> std::io::Result<bool> {
+        let mut stream = std::net::TcpStream::connect_timeout(
+            &([127, 0, 0, 1], port).into(),
+            Duration::from_secs(2),
+        )?;
+        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        stream.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer)?;
+        Ok(answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"))
+    };
+    probe().unwrap_or(false)
+}

@@ -10,7 +10,6 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -387,7 +386,7 @@ impl Running {
     fn wait_healthy(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if healthz(self.port) {
+            if dispatch::service::answers_healthz(self.port) {
                 return;
             }
             let child = self.child.as_mut().expect("a running dispatcher");
@@ -458,22 +457,6 @@ impl Drop for Running {
 
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
-}
-
-/// True when `GET /healthz` answers 200 within two seconds.
-fn healthz(port: u16) -> bool {
-    let probe = || -> std::io::Result<bool> {
-        let mut stream = std::net::TcpStream::connect_timeout(
-            &([127, 0, 0, 1], port).into(),
-            Duration::from_secs(2),
-        )?;
-        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
-        stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer)?;
-        Ok(answer.starts_with("HTTP/1.1 200"))
-    };
-    probe().unwrap_or(false)
 }
 
 /// Waits until `progress` says `threshold` deliveries were made or the senders are done.
