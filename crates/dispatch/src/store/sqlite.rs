@@ -75,28 +75,6 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
-    async fn update_all_leased(&self, now_ms: i64) -> Result<u64, StoreError> {
-        self.with(move |connection, _| {
-            let tx = connection.transaction()?;
-            let records: Vec<JobRecord> = {
-                let mut statement =
-                    tx.prepare("SELECT data FROM jobs WHERE lease_until_ms > ?1")?;
-                let rows = statement.query_map([now_ms], |row| row.get::<_, String>(0))?;
-                rows.map(|row| decode(&row?))
-                    .collect::<rusqlite::Result<_>>()?
-            };
-            for record in &records {
-                let mut next = record.clone();
-                next.lease_until_ms = None;
-                next.updated_ms = now_ms;
-                save(&tx, &next)?;
-            }
-            tx.commit()?;
-            Ok(records.len() as u64)
-        })
-        .await
-    }
-
     /// Opens (creating if needed) `dispatcher.sqlite3` in `dir`.
     pub fn open(dir: &Path, namer: RunnerNamer) -> Result<Self, StoreError> {
         let open_error = |message: String| StoreError::Open {
@@ -175,6 +153,17 @@ fn decode(data: &str) -> rusqlite::Result<JobRecord> {
     codec::decode(data).map_err(corrupt)
 }
 
+/// The records a `SELECT data FROM jobs …` query finds.
+fn select(
+    connection: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<Vec<JobRecord>> {
+    let mut statement = connection.prepare(sql)?;
+    let rows = statement.query_map(params, |row| row.get::<_, String>(0))?;
+    rows.map(|row| decode(&row?)).collect()
+}
+
 fn load(tx: &Transaction<'_>, key: &str) -> rusqlite::Result<Option<JobRecord>> {
     let data: Option<String> = tx
         .query_row("SELECT data FROM jobs WHERE key = ?1", [key], |row| {
@@ -227,12 +216,7 @@ fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
         for (name, kind) in &missing {
             tx.execute_batch(&format!("ALTER TABLE jobs ADD COLUMN {name} {kind};"))?;
         }
-        let records: Vec<JobRecord> = {
-            let mut statement = tx.prepare("SELECT data FROM jobs")?;
-            let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
-            rows.map(|row| decode(&row?))
-                .collect::<rusqlite::Result<_>>()?
-        };
+        let records = select(&tx, "SELECT data FROM jobs", [])?;
         for record in &records {
             save(&tx, record)?;
         }
@@ -429,12 +413,12 @@ impl Store for SqliteStore {
 
     async fn active(&self, since_ms: i64) -> Result<Vec<JobRecord>, StoreError> {
         self.with(move |connection, _| {
-            let mut statement = connection.prepare(
+            select(
+                connection,
                 "SELECT data FROM jobs
                  WHERE state NOT IN ('finished', 'cancelled', 'failed') OR updated_ms >= ?1",
-            )?;
-            let rows = statement.query_map([since_ms], |row| row.get::<_, String>(0))?;
-            rows.map(|row| decode(&row?)).collect()
+                [since_ms],
+            )
         })
         .await
     }
@@ -455,12 +439,11 @@ impl Store for SqliteStore {
     async fn update_all_in(&self, state: State, change: ChangeEach) -> Result<u64, StoreError> {
         self.with(move |connection, _| {
             let tx = connection.transaction()?;
-            let records: Vec<JobRecord> = {
-                let mut statement = tx.prepare("SELECT data FROM jobs WHERE state = ?1")?;
-                let rows = statement.query_map([state.as_str()], |row| row.get::<_, String>(0))?;
-                rows.map(|row| decode(&row?))
-                    .collect::<rusqlite::Result<_>>()?
-            };
+            let records = select(
+                &tx,
+                "SELECT data FROM jobs WHERE state = ?1",
+                [state.as_str()],
+            )?;
             let mut changed = 0;
             for record in &records {
                 if let Some(next) = change(record) {
@@ -531,10 +514,11 @@ impl Store for SqliteStore {
 
     async fn recent(&self, limit: usize) -> Result<Vec<JobRecord>, StoreError> {
         self.with(move |connection, _| {
-            let mut statement =
-                connection.prepare("SELECT data FROM jobs ORDER BY updated_ms DESC LIMIT ?1")?;
-            let rows = statement.query_map([limit as i64], |row| row.get::<_, String>(0))?;
-            rows.map(|row| decode(&row?)).collect()
+            select(
+                connection,
+                "SELECT data FROM jobs ORDER BY updated_ms DESC LIMIT ?1",
+                [limit as i64],
+            )
         })
         .await
     }
@@ -615,7 +599,23 @@ impl Store for SqliteStore {
     }
 
     async fn release_leases(&self, now_ms: i64) -> Result<u64, StoreError> {
-        self.update_all_leased(now_ms).await
+        self.with(move |connection, _| {
+            let tx = connection.transaction()?;
+            let records = select(
+                &tx,
+                "SELECT data FROM jobs WHERE lease_until_ms > ?1",
+                [now_ms],
+            )?;
+            for record in &records {
+                let mut next = record.clone();
+                next.lease_until_ms = None;
+                next.updated_ms = now_ms;
+                save(&tx, &next)?;
+            }
+            tx.commit()?;
+            Ok(records.len() as u64)
+        })
+        .await
     }
 
     async fn prune_deliveries(&self, before_ms: i64) -> Result<u64, StoreError> {
